@@ -181,12 +181,14 @@ static int balanced_filter(const char *f)
 	if (f[0] != '(')
 		return 0;
 	for (const char *p = f; *p; p++) {
-		if (*p == '(')
+		if (*p == '(') {
 			depth++;
-		else if (*p == ')' && --depth < 0)
-			return 0;
-		else if (depth == 0)
-			return 0;
+		} else if (*p == ')') {
+			if (--depth < 0)
+				return 0;
+		} else if (depth == 0) {
+			return 0; /* text outside the outer parentheses */
+		}
 	}
 	return depth == 0;
 }

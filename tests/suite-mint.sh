@@ -1,1 +1,444 @@
-# placeholder
+# SPDX-License-Identifier: BSD-3-Clause
+# dbnl-patd and dbnl-pat (mint, keygen, verify) against a real slapd, with
+# real clients running as real users. Sourced by tests/run-tests.sh; needs root.
+# Tokens stay in files under $M/tok and are never printed.
+
+M="$T/mint"
+PAT="$B/dbnl-pat"
+PATD="$B/dbnl-patd"
+SVC=dbnltest-svc   # the daemon's service user
+OTH=dbnltest-oth   # owns nothing of ours
+NOL=dbnltest-nol   # a local user who is not in LDAP
+MINT_PID=
+
+if [ "$(id -u)" != 0 ]; then
+	skip "suite mint" "needs root (test users, privilege drop)"
+	return 0
+fi
+if [ ! -x "$PATD" ] || [ ! -x "$PAT" ]; then
+	fail "suite mint: $PATD and $PAT are built"
+	return 0
+fi
+if [ -z "${SLAPD_PID:-}" ] || ! kill -0 "$SLAPD_PID" 2>/dev/null; then
+	# shellcheck source=tests/slapd.sh
+	. "$S/tests/slapd.sh"
+	if ! slapd_start; then
+		fail "suite mint: slapd starts"
+		return 0
+	fi
+fi
+
+mkdir -p "$M/etc" "$M/run" "$M/tok"
+chmod 755 "$M" "$M/etc" "$M/run"
+chmod 700 "$M/tok"
+
+# Local accounts for the LDAP fixtures (created only if missing, removed at exit).
+mint_user() {
+	id -u "$1" >/dev/null 2>&1 && return 0
+	useradd -M -N -r -d /nonexistent -s /usr/sbin/nologin "$1" >/dev/null 2>&1 &&
+		on_exit "userdel $1"
+}
+for u in alice bob carol dave erin "$SVC" "$OTH" "$NOL"; do
+	mint_user "$u" || fail "create test user $u"
+done
+
+# as USER CMD...: run as that real user (uid, gid, no supplementary groups kept).
+as() { local u=$1; shift; runuser -u "$u" -- "$@"; }
+
+# The payload of token file $1, as compact JSON.
+payload() {
+	local p
+	p=$(cut -d. -f2 < "$1" | tr '_-' '/+')
+	while [ $(( ${#p} % 4 )) -ne 0 ]; do p="$p="; done
+	printf '%s' "$p" | base64 -d 2>/dev/null
+}
+claim() { payload "$1" | jq -r ".$2 // empty"; }
+
+# conf FILE KEY [extra lines...]
+conf() {
+	local f=$1 key=$2; shift 2
+	{
+		echo "issuer = https://dbnl.test"
+		echo "keys_dir = $M/etc/keys"
+		echo "ldap_uri = $LDAP_URI"
+		echo "ldap_base = $LDAP_BASE"
+		echo "ldap_disabled_filter = (employeeType=disabled)"
+		echo "mint_groups = staff"
+		echo "signing_key = $key"
+		echo "socket = $M/run/mint.sock"
+		echo "default_ttl = 1d"
+		echo "max_ttl = 7d"
+		echo "service_user = $SVC"
+		local l
+		for l in "$@"; do echo "$l"; done
+	} > "$f"
+	chmod 644 "$f"
+}
+
+# start_daemon [ARGS...]: the real daemon, as root (it drops to $SVC).
+start_daemon() {
+	"$PATD" -c "$M/etc/dbnl-pat.conf" -f "$@" 2>>"$M/daemon.log" &
+	MINT_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		[ -S "$M/run/mint.sock" ] && return 0
+		kill -0 "$MINT_PID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+stop_daemon() {
+	[ -n "$MINT_PID" ] || return 0
+	kill "$MINT_PID" 2>/dev/null
+	wait "$MINT_PID" 2>/dev/null
+	local rc=$?
+	MINT_PID=
+	rm -f "$M/run/mint.sock"
+	return $rc
+}
+on_exit stop_daemon
+fdcount() { ls "/proc/$MINT_PID/fd" 2>/dev/null | wc -l; }
+workers() { pgrep -P "$MINT_PID" 2>/dev/null | wc -l; }
+
+# A raw client: client MODE ARG (send TEXT | big BYTES | idle SECONDS); prints the reply line.
+cat > "$M/client.pl" <<'PERL'
+use strict; use warnings; use Socket; use IO::Socket::UNIX;
+$SIG{PIPE} = 'IGNORE';
+my ($path, $mode, $arg) = @ARGV;
+my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM, Peer => $path) or die "connect: $!\n";
+if ($mode eq 'send') { print $s $arg; }
+elsif ($mode eq 'big') { my $chunk = 'x' x 1024; for (1 .. $arg / 1024) { last unless print $s $chunk; } }
+elsif ($mode eq 'idle') { }
+$s->flush;
+my $line = <$s>;
+print defined $line ? $line : "(no reply)\n";
+PERL
+client() { perl "$M/client.pl" "$M/run/mint.sock" "$@"; }
+
+# ---- keygen --------------------------------------------------------------
+kid=$("$PAT" keygen --dir "$M/etc" 2>"$M/keygen.err"); rc=$?
+check_eq "keygen exits 0" 0 "$rc"
+check_match "keygen prints an RFC 7638 kid" '^[A-Za-z0-9_-]{43}$' "$kid"
+check_eq "keygen: signing.key is 0600" 600 "$(stat -c %a "$M/etc/signing.key")"
+check_eq "keygen: keys/<kid>.pem is 0644" 644 "$(stat -c %a "$M/etc/keys/$kid.pem" 2>/dev/null)"
+check_match "keygen: public key is SPKI PEM" '^-----BEGIN PUBLIC KEY-----' \
+	"$(head -1 "$M/etc/keys/$kid.pem" 2>/dev/null)"
+sum1=$(sha256sum < "$M/etc/signing.key")
+out=$("$PAT" keygen --dir "$M/etc" 2>&1); rc=$?
+check_eq "keygen refuses to overwrite (exit 1)" 1 "$rc"
+check_match "keygen says it will not overwrite" "signing.key: already exists, not overwriting" "$out"
+check_eq "keygen left the key untouched" "$sum1" "$(sha256sum < "$M/etc/signing.key")"
+check_eq "keygen --dir: only one public key" 1 "$(ls "$M/etc/keys" | wc -l)"
+chown "$SVC" "$M/etc/signing.key"
+
+conf "$M/etc/dbnl-pat.conf" "$M/etc/signing.key"
+
+# ---- start-up refusals: exact messages -----------------------------------
+# refused NAME KEYPATH EXPECTED-MESSAGE
+refused() {
+	local out rc
+	conf "$M/etc/bad.conf" "$2"
+	out=$(timeout 10 "$PATD" -c "$M/etc/bad.conf" -f 2>&1); rc=$?
+	check_eq "daemon refuses $1 (exit 1)" 1 "$rc"
+	check_eq "daemon refuses $1: exact message" "dbnl-patd: refusing to start: $3" "$out"
+}
+svc_uid=$(id -u "$SVC"); oth_uid=$(id -u "$OTH")
+mkdir -p "$M/bad"; chmod 755 "$M/bad"
+for mode in 0640 0604 0644 0660; do
+	install -m "$mode" -o "$SVC" "$M/etc/signing.key" "$M/bad/k$mode"
+	refused "key mode $mode" "$M/bad/k$mode" \
+		"signing key $M/bad/k$mode: mode $mode gives access to group or other, must be 0600 or 0400"
+done
+install -m 0600 -o "$OTH" "$M/etc/signing.key" "$M/bad/other"
+refused "a key owned by another user" "$M/bad/other" \
+	"signing key $M/bad/other: owned by uid $oth_uid, must be owned by $SVC (uid $svc_uid)"
+install -m 0600 -o root "$M/etc/signing.key" "$M/bad/root"
+refused "a key owned by root, not the service user" "$M/bad/root" \
+	"signing key $M/bad/root: owned by uid 0, must be owned by $SVC (uid $svc_uid)"
+ln -s "$M/etc/signing.key" "$M/bad/link"
+refused "a symlinked key" "$M/bad/link" "signing key $M/bad/link: is a symbolic link"
+mkdir -p "$M/bad/dir"
+refused "a directory as key" "$M/bad/dir" "signing key $M/bad/dir: not a regular file"
+refused "a missing key" "$M/bad/none" \
+	"signing key $M/bad/none: cannot open: No such file or directory"
+mkdir -p "$M/open"; chmod 0777 "$M/open"
+install -m 0600 -o "$SVC" "$M/etc/signing.key" "$M/open/k"
+refused "a key in a world-writable directory" "$M/open/k" \
+	"signing key $M/open/k: directory $M/open is writable by group or other"
+install -m 0600 -o "$SVC" /dev/null "$M/bad/empty"
+refused "a key that is not a P-256 PEM key" "$M/bad/empty" \
+	"signing key $M/bad/empty: not a PEM EC P-256 private key"
+[ -e "$M/run/mint.sock" ] && fail "no socket left behind by a refused start"
+
+# ---- the daemon, as root, dropping to the service user --------------------
+if ! start_daemon; then
+	fail "dbnl-patd starts" "$(tail -5 "$M/daemon.log")"
+	return 0
+fi
+pass "dbnl-patd starts"
+check_eq "daemon runs as the service user" "$svc_uid" \
+	"$(awk '/^Uid:/ {print $2 "," $3 "," $4 "," $5}' "/proc/$MINT_PID/status" | tr , '\n' | sort -u | tr -d '\n')"
+check_eq "daemon has no supplementary groups" "" \
+	"$(awk '/^Groups:/ {print $2}' "/proc/$MINT_PID/status")"
+check_eq "daemon is not dumpable (core limit 0)" 0 \
+	"$(awk '/^Max core file size/ {print $5}' "/proc/$MINT_PID/limits")"
+check_eq "socket is world-connectable (0666)" 666 "$(stat -c %a "$M/run/mint.sock")"
+base_fds=$(fdcount)
+
+# ---- every user gets a token for themselves ------------------------------
+as alice "$PAT" -c "$M/etc/dbnl-pat.conf" mint > "$M/tok/alice" 2>"$M/alice.err"; rc=$?
+check_eq "alice: mint exits 0" 0 "$rc" 
+check_eq "alice: stdout is the token line only" 1 "$(wc -l < "$M/tok/alice")"
+check_match "alice: stdout is a JWT" '^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' \
+	"$(sed 's/[A-Za-z0-9_-]/x/g; s/^x\{3\}/eyJ/' "$M/tok/alice" | sed 's/^/eyJ/; s/^eyJeyJ/eyJ/')"
+check_eq "alice: nothing on stderr when stdout is not a tty" "" "$(cat "$M/alice.err")"
+check_eq "alice: sub is alice" alice "$(claim "$M/tok/alice" sub)"
+check_eq "alice: iss" "https://dbnl.test" "$(claim "$M/tok/alice" iss)"
+check_eq "alice: aud" "dbnl-pat" "$(claim "$M/tok/alice" aud)"
+iat=$(claim "$M/tok/alice" iat); exp=$(claim "$M/tok/alice" exp)
+check_eq "alice: lifetime is default_ttl (1d)" 86400 "$((exp - iat))"
+check_eq "alice: nbf = iat" "$iat" "$(claim "$M/tok/alice" nbf)"
+check_match "alice: jti is 128 bits base64url" '^[A-Za-z0-9_-]{22}$' "$(claim "$M/tok/alice" jti)"
+check_eq "alice: no groups or roles in the token" "aud,exp,iat,iss,jti,nbf,sub" \
+	"$(payload "$M/tok/alice" | jq -r 'keys | join(",")')"
+hdr=$(cut -d. -f1 < "$M/tok/alice" | tr '_-' '/+'); while [ $(( ${#hdr} % 4 )) -ne 0 ]; do hdr="$hdr="; done
+check_eq "header: alg ES256, typ JWT, kid = thumbprint" "ES256 JWT $kid" \
+	"$(printf '%s' "$hdr" | base64 -d | jq -r '[.alg, .typ, .kid] | join(" ")')"
+toklen=$(tr -d '\n' < "$M/tok/alice" | wc -c)
+echo "      (default-claims token: $toklen characters)"
+[ "$toklen" -lt 400 ] && pass "default token well under 512 characters ($toklen)" ||
+	fail "default token well under 512 characters" "$toklen"
+
+# A second token differs (fresh jti).
+as alice "$PAT" -c "$M/etc/dbnl-pat.conf" mint --name "laptop ssh-1" --ttl 2d \
+	> "$M/tok/alice2" 2>/dev/null; rc=$?
+check_eq "alice: mint --name --ttl exits 0" 0 "$rc"
+check_eq "alice: name label in the token" "laptop ssh-1" "$(claim "$M/tok/alice2" name)"
+check_eq "alice: --ttl 2d honoured" 172800 \
+	"$(( $(claim "$M/tok/alice2" exp) - $(claim "$M/tok/alice2" iat) ))"
+[ "$(claim "$M/tok/alice" jti)" != "$(claim "$M/tok/alice2" jti)" ] &&
+	pass "two tokens, two jti" || fail "two tokens, two jti"
+
+# Config may come after the subcommand, in --config=PATH form too.
+as frank true 2>/dev/null # frank may not exist locally; alice again:
+out=$(as alice "$PAT" mint --config="$M/etc/dbnl-pat.conf" --ttl 7d 2>&1 >"$M/tok/alice3"); rc=$?
+check_eq "alice: --config after the subcommand, --ttl = max_ttl" 0 "$rc"
+
+# ---- refusals ------------------------------------------------------------
+out=$(as alice "$PAT" -c "$M/etc/dbnl-pat.conf" mint --user bob 2>&1 >"$M/tok/x"); rc=$?
+check_eq "alice asking for bob's token: exit 1" 1 "$rc"
+check_match "alice asking for bob's token: reason" "refused \(denied\): only root may mint a token for another user" "$out"
+check_eq "alice asking for bob's token: nothing on stdout" 0 "$(wc -c < "$M/tok/x")"
+
+out=$(as alice "$PAT" -c "$M/etc/dbnl-pat.conf" mint --ttl 8d 2>&1 >/dev/null); rc=$?
+check_eq "--ttl over max_ttl: exit 1" 1 "$rc"
+check_match "--ttl over max_ttl: reason" "refused \(bad_ttl\): ttl 691200s is longer than max_ttl 604800s" "$out"
+
+"$PAT" -c "$M/etc/dbnl-pat.conf" mint --user bob > "$M/tok/bob" 2>"$M/root.err"; rc=$?
+check_eq "root --user bob: exit 0" 0 "$rc"
+check_eq "root --user bob: sub is bob" bob "$(claim "$M/tok/bob" sub)"
+grep -q "root (pid [0-9]*) asks for a token for bob" "$M/daemon.log" &&
+	pass "root minting for bob is logged" || fail "root minting for bob is logged"
+
+as bob "$PAT" -c "$M/etc/dbnl-pat.conf" mint > "$M/tok/bob2" 2>/dev/null; rc=$?
+check_eq "bob: mint for himself" "0 bob" "$rc $(claim "$M/tok/bob2" sub)"
+
+out=$(as dave "$PAT" -c "$M/etc/dbnl-pat.conf" mint 2>&1 >/dev/null); rc=$?
+check_eq "dave (outside mint_groups): exit 1" 1 "$rc"
+check_match "dave: reason" "refused \(denied\): may not mint: not a member of any allowed group" "$out"
+
+out=$(as erin "$PAT" -c "$M/etc/dbnl-pat.conf" mint 2>&1 >/dev/null); rc=$?
+check_eq "erin (outside mint_groups): exit 1" 1 "$rc"
+
+out=$(as carol "$PAT" -c "$M/etc/dbnl-pat.conf" mint 2>&1 >/dev/null); rc=$?
+check_eq "carol (disabled in LDAP): exit 1" 1 "$rc"
+check_match "carol: refused as denied" "refused \(denied\)" "$out"
+
+out=$(as "$NOL" "$PAT" -c "$M/etc/dbnl-pat.conf" mint 2>&1 >/dev/null); rc=$?
+check_eq "a user not in LDAP: exit 1" 1 "$rc"
+check_match "a user not in LDAP: reason" "refused \(unknown_user\): user $NOL is not in the directory" "$out"
+
+out=$("$PAT" -c "$M/etc/dbnl-pat.conf" mint --user nosuchuser 2>&1 >/dev/null); rc=$?
+check_eq "root --user for someone not in LDAP: exit 1" 1 "$rc"
+
+# Audit lines: one per mint or refusal, never the token.
+grep -q "minted: uid=$(id -u alice) caller=alice user=alice jti=$(claim "$M/tok/alice" jti) exp=$exp name=\"-\"" "$M/daemon.log" &&
+	pass "audit line for alice's mint" || fail "audit line for alice's mint" "$(grep minted "$M/daemon.log" | head -2)"
+grep -q "refused: uid=$(id -u dave) caller=dave user=dave code=denied" "$M/daemon.log" &&
+	pass "audit line for dave's refusal" || fail "audit line for dave's refusal"
+leaked=0
+for f in "$M"/tok/*; do
+	[ -s "$f" ] || continue
+	grep -qF "$(cut -d. -f3 < "$f")" "$M/daemon.log" && leaked=1
+done
+check_eq "no token or signature in the daemon log" 0 "$leaked"
+
+# ---- usage and exit codes of the client ----------------------------------
+"$PAT" -c "$M/etc/dbnl-pat.conf" mint --ttl soon >/dev/null 2>&1
+check_eq "mint --ttl soon: usage (2)" 2 "$?"
+"$PAT" -c "$M/etc/dbnl-pat.conf" mint --name 'bad/label' >/dev/null 2>&1
+check_eq "mint --name with a slash: usage (2)" 2 "$?"
+"$PAT" -c "$M/etc/dbnl-pat.conf" mint --name "$(printf 'x%.0s' $(seq 1 65))" >/dev/null 2>&1
+check_eq "mint --name of 65 characters: usage (2)" 2 "$?"
+"$PAT" -c "$M/etc/dbnl-pat.conf" mint --bogus >/dev/null 2>&1
+check_eq "mint --bogus: usage (2)" 2 "$?"
+"$PAT" frobnicate >/dev/null 2>&1
+check_eq "unknown subcommand: usage (2)" 2 "$?"
+"$PAT" >/dev/null 2>&1
+check_eq "no subcommand: usage (2)" 2 "$?"
+conf "$M/etc/nodaemon.conf" "$M/etc/signing.key" 
+sed -i "s|^socket = .*|socket = $M/run/nobody.sock|" "$M/etc/nodaemon.conf"
+out=$(as alice "$PAT" -c "$M/etc/nodaemon.conf" mint 2>&1 >/dev/null); rc=$?
+check_eq "daemon not running: exit 3" 3 "$rc"
+check_match "daemon not running: message" "the mint service is not running \(cannot connect to $M/run/nobody.sock" "$out"
+printf 'socket = %s\n' "$M/run/mint.sock" > "$M/etc/minimal.conf"; chmod 644 "$M/etc/minimal.conf"
+as alice "$PAT" -c "$M/etc/minimal.conf" mint > "$M/tok/alice4" 2>/dev/null; rc=$?
+check_eq "mint needs only 'socket' from the configuration" "0 alice" "$rc $(claim "$M/tok/alice4" sub)"
+
+# ---- rate limit (default 10 per 60 s, every request counts) ------------------
+codes=""
+for i in $(seq 1 11); do
+	as dave "$PAT" -c "$M/etc/dbnl-pat.conf" mint >/dev/null 2>"$M/rate.err"
+	codes="$codes$?"
+done
+# dave made 1 request above, so requests 10 (the 9th here) pass and the 11th+ are limited.
+check_eq "rate limit bites after 10 requests per minute (exit 4)" "11111111144" "$codes"
+check_match "rate limit: message" "refused \(rate_limited\): rate limit: at most 10 tokens per 60 s; try again in [0-9]+ s" "$(cat "$M/rate.err")"
+as alice "$PAT" -c "$M/etc/dbnl-pat.conf" mint > "$M/tok/alice5" 2>/dev/null
+check_eq "the rate limit is per user: alice still mints" 0 "$?"
+
+# ---- verify: the module's own code ---------------------------------------
+out=$(as alice "$PAT" -c "$M/etc/dbnl-pat.conf" verify < "$M/tok/alice" 2>&1); rc=$?
+check_eq "verify (as alice) accepts alice's token: exit 0" 0 "$rc"
+check_match "verify prints the verdict" "^verdict +accepted" "$out"
+check_match "verify prints the groups" "^groups +.*staff" "$out"
+check_match "verify prints the jti" "^jti +$(claim "$M/tok/alice" jti)" "$out"
+check_nomatch "verify never prints the token" "$(cut -d. -f3 < "$M/tok/alice")" "$out"
+out=$("$PAT" -c "$M/etc/dbnl-pat.conf" verify --user bob < "$M/tok/alice" 2>&1); rc=$?
+check_eq "verify --user bob on alice's token: exit 1" 1 "$rc"
+check_match "verify --user bob: refused" "^verdict +refused" "$out"
+out=$("$PAT" verify --user alice -c "$M/etc/dbnl-pat.conf" < "$M/tok/alice2" 2>&1)
+check_eq "verify: named token accepted" 0 "$?"
+check_match "verify shows the name" '^name +laptop ssh-1' "$out"
+printf 'not a token\n' | "$PAT" -c "$M/etc/dbnl-pat.conf" verify --user alice >/dev/null 2>&1
+check_eq "verify of a password: exit 1" 1 "$?"
+sed "s|^ldap_uri = .*|ldap_uri = ldap://127.0.0.1:$(free_port)|" "$M/etc/dbnl-pat.conf" > "$M/etc/noldap.conf"
+"$PAT" -c "$M/etc/noldap.conf" verify --user alice < "$M/tok/alice" >/dev/null 2>&1
+check_eq "verify with LDAP down: exit 3" 3 "$?"
+"$PAT" -c "$M/etc/none.conf" verify --user alice < "$M/tok/alice" >/dev/null 2>&1
+check_eq "verify with a missing configuration: exit 3" 3 "$?"
+"$PAT" -c "$M/etc/dbnl-pat.conf" verify --bogus < /dev/null >/dev/null 2>&1
+check_eq "verify --bogus: usage (2)" 2 "$?"
+
+# ---- hostile clients -------------------------------------------------------
+out=$(client big 8192)
+check_match "oversized request: bad_request" '"code":"bad_request".*longer than 4096 bytes' "$out"
+out=$(client send $'hello there\n')
+check_match "garbage: bad_request" '"ok":false,"code":"bad_request"' "$out"
+out=$(client send $'{"v":2,"op":"mint"}\n')
+check_match "unknown protocol version" '"code":"unsupported_version"' "$out"
+out=$(client send $'{"v":1,"op":"mint","user":"bob","user":"alice"}\n')
+check_match "duplicate keys refused" '"code":"bad_request"' "$out"
+out=$(client send $'{"v":1,"op":"mint","admin":true}\n')
+check_match "unknown field refused" '"code":"bad_request".*unknown request field' "$out"
+out=$(client send $'{"v":1,"op":"mint","ttl":-5}\n')
+check_match "negative ttl refused" '"code":"bad_ttl"' "$out"
+start=$(date +%s%N)
+out=$(client idle 0)
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check_match "silent client gets a timeout reply" '"code":"bad_request".*timed out' "$out"
+[ "$ms" -ge 4000 ] && [ "$ms" -le 8000 ] && pass "silent client cut after ~5 s ($ms ms)" ||
+	fail "silent client cut after ~5 s" "$ms ms"
+
+# 40 silent clients from one user do not stall another user.
+for i in $(seq 1 40); do as erin perl "$M/client.pl" "$M/run/mint.sock" idle 0 >/dev/null 2>&1 & done
+sleep 0.5
+start=$(date +%s%N)
+as alice "$PAT" -c "$M/etc/dbnl-pat.conf" mint --name stall > "$M/tok/alice6" 2>/dev/null; rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check_eq "alice mints while erin holds 40 silent connections" 0 "$rc"
+[ "$ms" -lt 2000 ] && pass "... without waiting for them ($ms ms)" || fail "... without waiting for them" "$ms ms"
+wait
+
+# 200 concurrent clients (root, from a fresh daemon with a high rate limit).
+stop_daemon
+start_daemon -r 1000 || fail "dbnl-patd restarts with -r 1000"
+base_fds=$(fdcount)
+echo "      (daemon fds at rest: $base_fds)"
+start=$(date +%s%N)
+for i in $(seq 1 20); do "$PAT" -c "$M/etc/dbnl-pat.conf" mint --user alice >/dev/null 2>&1; done
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "      (20 sequential mints: $ms ms, $((ms / 20)) ms each, client start-up and LDAP included)"
+for i in $(seq 1 200); do
+	( "$PAT" -c "$M/etc/dbnl-pat.conf" mint --user alice > "$M/tok/c$i" 2>"$M/tok/c$i.err"
+	  echo $? > "$M/tok/c$i.rc" ) &
+done
+for i in $(seq 1 30); do client send $'junk\n' >/dev/null & done
+for i in $(seq 1 20); do client big 100000 >/dev/null 2>&1 & done
+wait
+ok=0; other=0
+for i in $(seq 1 200); do
+	r=$(cat "$M/tok/c$i.rc")
+	if [ "$r" = 0 ] && [ "$(claim "$M/tok/c$i" sub)" = alice ]; then ok=$((ok + 1)); else other=$((other + 1)); fi
+done
+echo "      (200 concurrent: $ok minted, $other other)"
+check_eq "200 concurrent clients all get a token" 200 "$ok"
+kill -0 "$MINT_PID" 2>/dev/null && pass "daemon still up after the storm" || fail "daemon still up after the storm"
+as alice "$PAT" -c "$M/etc/dbnl-pat.conf" mint > "$M/tok/alice7" 2>/dev/null
+check_eq "daemon answers afterwards" 0 "$?"
+for i in $(seq 1 50); do [ "$(workers)" = 0 ] && break; sleep 0.1; done
+check_eq "no worker left behind" 0 "$(workers)"
+check_eq "daemon fd count back to baseline ($base_fds)" "$base_fds" "$(fdcount)"
+
+# Clean exit on SIGTERM.
+stop_daemon; rc=$?
+check_eq "SIGTERM: clean exit 0" 0 "$rc"
+
+# ---- systemd socket activation -------------------------------------------
+if command -v systemd-socket-activate >/dev/null 2>&1; then
+	systemd-socket-activate -l "$M/run/act.sock" \
+		"$PATD" -c "$M/etc/dbnl-pat.conf" -f 2>>"$M/daemon.log" >/dev/null &
+	act=$!
+	for i in $(seq 1 100); do [ -S "$M/run/act.sock" ] && break; sleep 0.05; done
+	sed "s|^socket = .*|socket = $M/run/act.sock|" "$M/etc/dbnl-pat.conf" > "$M/etc/act.conf"
+	chmod 666 "$M/run/act.sock"
+	as alice "$PAT" -c "$M/etc/act.conf" mint > "$M/tok/act" 2>/dev/null
+	check_eq "socket activation: alice mints through an inherited socket" "0 alice" \
+		"$? $(claim "$M/tok/act" sub)"
+	kill "$act" 2>/dev/null; pkill -P "$act" 2>/dev/null; wait "$act" 2>/dev/null
+else
+	skip "socket activation" "systemd-socket-activate not installed"
+fi
+
+# ---- valgrind ---------------------------------------------------------------
+if command -v valgrind >/dev/null 2>&1; then
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+		"$PAT" -c "$M/etc/dbnl-pat.conf" verify --user alice < "$M/tok/alice" \
+		>/dev/null 2>"$M/vg-verify.log"
+	check_eq "valgrind: dbnl-pat verify clean (exit 0)" 0 "$?"
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+		"$PATD" -c "$M/etc/dbnl-pat.conf" -f 2>"$M/vg-daemon.log" &
+	MINT_PID=$!
+	for i in $(seq 1 200); do [ -S "$M/run/mint.sock" ] && break; sleep 0.05; done
+	as bob "$PAT" -c "$M/etc/dbnl-pat.conf" mint > "$M/tok/vg" 2>/dev/null
+	check_eq "valgrind: daemon mints" "0 bob" "$? $(claim "$M/tok/vg" sub)"
+	client send $'garbage\n' >/dev/null
+	sleep 0.3
+	stop_daemon; rc=$?
+	check_eq "valgrind: dbnl-patd clean (exit 0)" 0 "$rc"
+	[ "$rc" = 0 ] || sed -n 1,30p "$M/vg-daemon.log"
+else
+	skip "valgrind" "not installed"
+fi
+
+# ---- make install: no setuid/setgid file, no capabilities --------------------
+if make -C "$B" install DESTDIR="$T/inst" >"$M/install.log" 2>&1; then
+	pass "make install DESTDIR"
+	check_eq "no installed file is setuid or setgid" "" "$(find "$T/inst" -perm /6000)"
+	check_eq "no installed file has a capability" "" "$(getcap -r "$T/inst" 2>/dev/null)"
+	check_eq "systemd units installed" 2 \
+		"$(find "$T/inst" -name 'dbnl-patd.s*' \( -name '*.service' -o -name '*.socket' \) | wc -l)"
+	check_eq "dbnl-pat installed 0755" 755 "$(stat -c %a "$T/inst/usr/bin/dbnl-pat" 2>/dev/null)"
+else
+	fail "make install DESTDIR" "$(tail -5 "$M/install.log")"
+fi
