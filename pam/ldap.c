@@ -19,10 +19,12 @@
  *   memberof   1  user search (memberOf values) + disabled check, pipelined,
  *                 when the first RDN of every group DN is ldap_group_name_attr;
  *              2  otherwise (+1 pipelined batch of base reads for the names)
- *              nested: 1 + one batch of base reads per level of nesting
- *                 (each level's groups are read for their name and memberOf)
+ *              nested: 1 + one pipelined batch of base reads per level of
+ *                 groups (each group is read for its name and its memberOf);
+ *                 user in inner, inner in staff: 3
  *   member     2  user search + disabled check, then (member=<user DN>)
  *              nested: 2 + one search (|(member=g1)(member=g2)...) per level
+ *                 of groups (50 terms per filter, pipelined); inner/staff: 4
  *
  * Bounds: 10 levels of nesting, 1000 groups. Nested resolution is cycle-safe
  * (group DNs already seen, compared case-insensitively, are not followed
@@ -37,7 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
+#include <poll.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -59,7 +61,8 @@ struct lctx {
 	LDAP *ld;
 	const char *uri;          /* the URI in use (messages) */
 	struct timespec deadline; /* CLOCK_MONOTONIC */
-	struct ldap_conncb conncb; /* bounds the TLS handshake, see on_connect() */
+	struct ldap_conncb conncb; /* installs deadline_io on each connection */
+	int fd;                   /* the connection's socket, for deadline_io */
 	char *why;
 	size_t whylen;
 };
@@ -127,31 +130,106 @@ static int arm_timeouts(struct lctx *x, struct timeval *tv)
 }
 
 /*
- * Called by libldap right after the TCP connect, before any TLS handshake.
- * libldap's handshake reads a blocking socket with no timeout of its own:
- * a server that accepts and then says nothing would hold the login forever.
- * Receive and send timeouts set to the time left bound it by the deadline.
+ * A Sockbuf layer just above the TCP socket: when the socket would block,
+ * it waits with the time left and fails with ETIMEDOUT at the deadline. libldap's TLS
+ * handshake (GnuTLS, blocking session) retries EAGAIN in a busy loop with no
+ * timeout of its own: a server that accepts and then says nothing would
+ * hold the login (and a CPU) forever. With this layer below it, every read
+ * and write of the connection, the handshake included, ends by the deadline.
  */
+static int io_wait(Sockbuf_IO_Desc *sbiod, short events)
+{
+	const struct lctx *x = sbiod->sbiod_pvt;
+	struct pollfd p = { .fd = x->fd, .events = events };
+	struct timeval tv;
+	int r;
+
+	do {
+		if (remaining(x, &tv) != 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		r = poll(&p, 1, (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000));
+	} while (r < 0 && errno == EINTR);
+	if (r == 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	return r < 0 ? -1 : 0;
+}
+
+static int io_setup(Sockbuf_IO_Desc *sbiod, void *arg)
+{
+	sbiod->sbiod_pvt = arg;
+	return 0;
+}
+
+static int io_remove(Sockbuf_IO_Desc *sbiod)
+{
+	sbiod->sbiod_pvt = NULL;
+	return 0;
+}
+
+static int io_ctrl(Sockbuf_IO_Desc *sbiod, int opt, void *arg)
+{
+	return LBER_SBIOD_CTRL_NEXT(sbiod, opt, arg);
+}
+
+/* Try first (the layers below may hold buffered data); wait only on EAGAIN. */
+static ber_slen_t io_read(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
+{
+	for (;;) {
+		ber_slen_t n = LBER_SBIOD_READ_NEXT(sbiod, buf, len);
+
+		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			return n;
+		if (io_wait(sbiod, POLLIN) != 0)
+			return -1;
+	}
+}
+
+static ber_slen_t io_write(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
+{
+	for (;;) {
+		ber_slen_t n = LBER_SBIOD_WRITE_NEXT(sbiod, buf, len);
+
+		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			return n;
+		if (io_wait(sbiod, POLLOUT) != 0)
+			return -1;
+	}
+}
+
+static int io_close(Sockbuf_IO_Desc *sbiod)
+{
+	(void)sbiod;
+	return 0;
+}
+
+static Sockbuf_IO deadline_io = {
+	io_setup, io_remove, io_ctrl, io_read, io_write, io_close,
+};
+
+/* Called by libldap right after the TCP connect, before any TLS handshake. */
 static int on_connect(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
 		      struct ldap_conncb *cb)
 {
-	const struct lctx *x = cb->lc_arg;
-	struct timeval tv;
+	struct lctx *x = cb->lc_arg;
 	ber_socket_t fd = -1;
 
 	(void)ld;
 	(void)srv;
 	(void)addr;
 	if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) != 1 || fd < 0)
-		return 0;
-	if (remaining(x, &tv) != 0) {
-		tv.tv_sec = 0;
-		tv.tv_usec = 1;
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
 		return -1;
-	return 0;
+	x->fd = fd;
+	/*
+	 * libldap pushes its TCP and read-ahead layers (PROVIDER) after this
+	 * callback and TLS (TRANSPORT) later: one level above PROVIDER puts this
+	 * layer between TLS and the socket.
+	 */
+	return ber_sockbuf_add_io(sb, &deadline_io, LBER_SBIOD_LEVEL_PROVIDER + 1, x) == 0 ? 0
+											  : -1;
 }
 
 static void on_close(LDAP *ld, Sockbuf *sb, struct ldap_conncb *cb)
