@@ -26,6 +26,7 @@ for s in "${suites[@]}"; do
 	# shellcheck disable=SC1090
 	. "$f"
 	run_cleanups
+	unset LDAP_URI LDAPS_URI
 done
 summary
 [ "$FAILED" -eq 0 ]

@@ -119,5 +119,6 @@ slapd_stop() {
 	kill -9 "$SLAPD_PID" 2>/dev/null
 	wait "$SLAPD_PID" 2>/dev/null
 	SLAPD_PID=
+	unset LDAP_URI LDAPS_URI LDAP_PORT LDAPS_PORT
 	return 0
 }
