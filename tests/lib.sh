@@ -10,10 +10,11 @@ FAILED=0
 SKIPPED=0
 FAILED_NAMES=()
 
-pass() { PASSED=$((PASSED + 1)); printf 'PASS: %s\n' "$1"; }
+NAME_PREFIX=""
+pass() { PASSED=$((PASSED + 1)); printf 'PASS: %s%s\n' "$NAME_PREFIX" "$1"; }
 fail() {
-	FAILED=$((FAILED + 1)); FAILED_NAMES+=("$1")
-	printf 'FAIL: %s\n' "$1"; shift
+	FAILED=$((FAILED + 1)); FAILED_NAMES+=("$NAME_PREFIX$1")
+	printf 'FAIL: %s%s\n' "$NAME_PREFIX" "$1"; shift
 	[ $# -gt 0 ] && printf '      %s\n' "$@"
 	return 0
 }
