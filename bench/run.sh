@@ -7,6 +7,7 @@ set -eu
 S=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-$S/_build}
 make -C "$B" bench/bench_verify tests/tokentool >/dev/null
+export B
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 mkdir -p "$T/keys"; chmod 755 "$T" "$T/keys"
 NOW=$(date +%s)
@@ -22,4 +23,22 @@ for alg in ES256 RS256; do
 		> "$T/$alg.tok"
 	printf '%s: ' $alg
 	"$B/bench/bench_verify" "$T/keys" "$T/$alg.tok" alice https://bench.test 2000
+done
+
+# Whole verification (token + LDAP user/groups + policy) against a real slapd.
+export S B T
+. "$S/tests/lib.sh"
+. "$S/tests/slapd.sh"
+slapd_start
+trap 'run_cleanups; rm -rf "$T"' EXIT
+kid=$("$B/tests/tokentool" kid "$T/ES256.pub"); rm -f "$T/keys/"*; cp "$T/ES256.pub" "$T/keys/$kid.pem"; chmod 644 "$T/keys/"*
+"$B/tests/tokentool" sign --alg ES256 --key "$T/ES256.key" --kid "$kid" --claims \
+	"{\"iss\":\"https://bench.test\",\"sub\":\"alice\",\"aud\":\"dbnl-pat\",\"iat\":$NOW,\"nbf\":$NOW,\"exp\":$((NOW + 2592000)),\"jti\":\"AAAAAAAAAAAAAAAAAAAAAA\"}" > "$T/full.tok"
+for mode in memberof member memberuid; do
+	base=""; [ $mode = memberuid ] && base="ldap_group_base = ou=posixgroups,$LDAP_BASE"
+	printf 'issuer = https://bench.test\nkeys_dir = %s\nldap_uri = %s\nldap_base = %s\nallow_groups = staff\nldap_group_mode = %s\n%s\n' \
+		"$T/keys" "$LDAP_URI" "$LDAP_BASE" "$mode" "$base" > "$T/$mode.conf"
+	chmod 644 "$T/$mode.conf"
+	printf 'full login, ldap_group_mode=%s: ' $mode
+	"$B/bench/bench_verify" --full "$T/$mode.conf" "$T/full.tok" alice 300
 done
