@@ -880,13 +880,28 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Find the user, check the disabled filter, resolve groups. */
+/* Does entry E carry USER, byte for byte, in ldap_user_attr? */
+static int name_matches(struct lctx *x, LDAPMessage *e, const char *user)
+{
+	struct berval **vals = ldap_get_values_len(x->ld, e, x->c->ldap_user_attr);
+	size_t ulen = strlen(user);
+	int found = 0;
+
+	for (size_t i = 0; vals != NULL && vals[i] != NULL; i++)
+		if (vals[i]->bv_len == ulen && memcmp(vals[i]->bv_val, user, ulen) == 0)
+			found = 1;
+	ldap_value_free_len(vals);
+	return found;
+}
+
 static enum dbnl_rc lookup(struct lctx *x, const char *user, struct dbnl_ldap_result *out)
 {
 	const struct dbnl_conf *c = x->c;
 	const char *gbase = c->ldap_group_base != NULL ? c->ldap_group_base : c->ldap_base;
 	const char *uf = c->ldap_user_filter != NULL ? c->ldap_user_filter : "";
 	char a_none[] = "1.1", a_memberof[] = "memberOf", a_posix[] = "posixGroup";
-	char *uattrs[] = { c->ldap_group_mode == DBNL_GROUPS_MEMBEROF ? a_memberof : a_none, NULL };
+	char *uattrs[] = { c->ldap_user_attr,
+			   c->ldap_group_mode == DBNL_GROUPS_MEMBEROF ? a_memberof : NULL, NULL };
 	char *none[] = { a_none, NULL };
 	char *gattrs[] = { c->ldap_group_name_attr, NULL };
 	struct lreq reqs[3];
@@ -967,6 +982,17 @@ static enum dbnl_rc lookup(struct lctx *x, const char *user, struct dbnl_ldap_re
 	out->dn = strdup(dn);
 	if (out->dn == NULL) {
 		rc = nomem(x);
+		goto out;
+	}
+	/*
+	 * The directory matched case-insensitively (uid is caseIgnoreMatch); the
+	 * PAM user must be the entry's name exactly, or "ALICE" would log in
+	 * with alice's groups.
+	 */
+	if (!name_matches(x, e, user)) {
+		snprintf(x->why, x->whylen, "user %.64s not found in LDAP (entry %.128s has another %s)",
+			 user, dn, c->ldap_user_attr);
+		rc = DBNL_USER_UNKNOWN;
 		goto out;
 	}
 	dbnl_log(x->lg, LOG_DEBUG, "ldap: user %s is %s", user, dn);

@@ -287,6 +287,8 @@ for u in 'al*' '*' 'alice)(uid=*' 'a\2a' 'alice)(|(uid=*'; do
 	tok meta ES256 es256 "$K1" "$(claims "$uj")"
 	pamcase "LDAP filter metacharacters in the user name '$u': PAM_USER_UNKNOWN" main "$u" "$P/tok/meta" PAM_USER_UNKNOWN
 done
+tok upper ES256 es256 "$K1" "$(claims ALICE)"
+pamcase "user name differing from the entry only in case ('ALICE'): PAM_USER_UNKNOWN" main ALICE "$P/tok/upper" PAM_USER_UNKNOWN
 conf nestoff 'ldap_nested_groups = no'; svc nestoff nestoff
 conf neston 'ldap_nested_groups = yes'; svc neston neston
 pamcase "nested groups off: erin (inner only) refused" nestoff erin "$P/tok/erin" PAM_AUTH_ERR
