@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Runs every test suite against a built tree and ends with "N passed, N failed".
 # Usage: tests/run-tests.sh [SUITE...]   (from anywhere; B defaults to the source tree)
-# Suites: unit ldap pam mint e2e asan fuzz (B_ASAN: a sanitizer build). The integration suites need root (they start
+# Suites: unit ldap pam mint e2e asan fuzz dist (B_ASAN: a sanitizer build). The integration suites need root (they start
 # slapd, create users, start sshd) and the packages scripts/deps.sh installs.
 set -u
 S=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +15,7 @@ trap 'run_cleanups; rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
 
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(unit ldap pam mint e2e asan fuzz)
+[ ${#suites[@]} -eq 0 ] && suites=(unit ldap pam mint e2e asan fuzz dist)
 for s in "${suites[@]}"; do
 	f="$S/tests/suite-$s.sh"
 	if [ ! -f "$f" ]; then

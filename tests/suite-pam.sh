@@ -265,6 +265,9 @@ brokencase "unparsable key file" badkey "junk.pem: not an SPKI PEM public key"
 mkdir -p "$P/weak"; chmod 755 "$P/weak"; openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 2>/dev/null | openssl pkey -pubout -out "$P/weak/weak.pem" 2>/dev/null; chmod 644 "$P/weak/weak.pem"
 conf weak "keys_dir = $P/weak"; svc weak weak
 brokencase "RSA key under 2048 bits" weak "RSA key of 1024 bits"
+mkdir -p "$P/nobodykey"; chmod 755 "$P/nobodykey"; cp -p "$P/keys/"* "$P/nobodykey/"; chown nobody "$P/nobodykey/$K1.pem"
+conf nobodykey "keys_dir = $P/nobodykey"; svc nobodykey nobodykey
+brokencase "key file owned by another user" nobodykey "$K1.pem: owned by uid [0-9]+, expected root"
 printf 'auth required %s config=%s frobnicate\n' "$MOD" "$P/main.conf" > "$P/svc/badarg"
 conf hsallowed 'algorithms = ES256 HS256'; svc hsallowed hsallowed
 brokencase "HS256 in algorithms is a configuration error" hsallowed "algorithm 'HS256' not allowed"
