@@ -46,18 +46,24 @@ int dbnl_token_shaped(const char *text)
 	       strchr(text, '.') != NULL;
 }
 
-/* Copy for logging: printable ASCII only, bounded. */
-static char *safe_copy(const char *s)
+/* Copy for logging and display: printable ASCII only, bounded; spaces kept
+ * only where asked (a label), never in fields logged as key=value. */
+static char *safe_copy_sp(const char *s, int spaces)
 {
-	size_t n = strnlen(s, 128);
+	size_t n = strnlen(s, 256);
 	char *out = malloc(n + 1);
 
 	if (out == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
-		out[i] = (s[i] >= 0x21 && s[i] < 0x7f) ? s[i] : '?';
+		out[i] = ((s[i] >= 0x21 || (spaces && s[i] == ' ')) && s[i] < 0x7f) ? s[i] : '?';
 	out[n] = '\0';
 	return out;
+}
+
+static char *safe_copy(const char *s)
+{
+	return safe_copy_sp(s, 0);
 }
 
 static json_t *parse_object(const unsigned char *buf, size_t len)
@@ -256,7 +262,7 @@ static int opt_string(json_t *claims, const char *name, size_t max, char **out, 
 		snprintf(why, whylen, "claim '%s' is not a string of at most %zu characters", name, max);
 		return 0;
 	}
-	*out = safe_copy(json_string_value(v));
+	*out = safe_copy_sp(json_string_value(v), strcmp(name, "name") == 0);
 	return 1;
 }
 
