@@ -622,7 +622,7 @@ static int make_socket(struct daemon *d)
 
 static int drop_root(struct daemon *d, uid_t uid, gid_t gid)
 {
-	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+	if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
 		return startup_fail(d, "cannot become %s: %s", d->conf.service_user,
 				    strerror(errno));
 	if (setuid(0) == 0 || seteuid(0) == 0 || getuid() != uid || geteuid() != uid ||
@@ -656,6 +656,31 @@ static void daemonize(void)
 		if (fd > 2)
 			close(fd);
 	}
+}
+
+/*
+ * The bind password file is root's (0600); the lookups run after root is
+ * dropped, so read it now and keep it only in memory (wiped at exit).
+ */
+static int preload_bind_password(struct daemon *d)
+{
+	struct dbnl_conf *c = &d->conf;
+	char why[512] = "", *pw = NULL;
+	size_t len = 0;
+
+	if (c->ldap_bind_password_file == NULL)
+		return 0;
+	if (dbnl_read_trusted(c->ldap_bind_password_file, 0, DBNL_F_PRIVATE, 4096, &pw, &len, why,
+			      sizeof(why)) != DBNL_OK)
+		return startup_fail(d, "ldap_bind_password_file: %s", why);
+	while (len > 0 && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
+		pw[--len] = '\0';
+	if (len == 0) {
+		dbnl_free_secret(pw);
+		return startup_fail(d, "ldap_bind_password_file %s is empty", c->ldap_bind_password_file);
+	}
+	c->ldap_bind_password = pw;
+	return 0;
 }
 
 static int start(struct daemon *d, const char *config, int foreground)
@@ -698,6 +723,8 @@ static int start(struct daemon *d, const char *config, int foreground)
 	if (d->listen_fd < 0)
 		d->listen_fd = make_socket(d);
 	if (d->listen_fd < 0)
+		return -1;
+	if (as_root && c->ldap_bind_dn != NULL && preload_bind_password(d) != 0)
 		return -1;
 	if (as_root && drop_root(d, uid, gid) != 0)
 		return -1;
@@ -856,6 +883,16 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	{
+		/* Close what we inherited, except a socket systemd hands over at fd 3. */
+		const char *lp = getenv("LISTEN_PID"), *lf = getenv("LISTEN_FDS");
+		unsigned first = 3;
+
+		if (lp != NULL && lf != NULL && strtol(lp, NULL, 10) == (long)getpid() &&
+		    strcmp(lf, "1") == 0)
+			first = 4;
+		close_range(first, ~0U, 0);
 	}
 	d.lg.prog = "dbnl-patd";
 	d.lg.debug = debug;

@@ -133,6 +133,7 @@ void dbnl_conf_free(struct dbnl_conf *c)
 	free(c->ldap_ca_file);
 	free(c->ldap_bind_dn);
 	free(c->ldap_bind_password_file);
+	dbnl_free_secret(c->ldap_bind_password);
 	free(c->ldap_base);
 	free(c->ldap_user_filter);
 	free(c->ldap_user_attr);

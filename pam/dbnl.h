@@ -119,6 +119,7 @@ struct dbnl_conf {
 	char *ldap_ca_file;         /* NULL: system default */
 	char *ldap_bind_dn;         /* NULL: anonymous */
 	char *ldap_bind_password_file;
+	char *ldap_bind_password;   /* preloaded by dbnl-patd before dropping root; wiped on free */
 	char *ldap_base;            /* required */
 	char *ldap_user_filter;
 	char *ldap_user_attr;

@@ -413,6 +413,14 @@ static enum dbnl_rc read_bind_password(struct lctx *x, char **pw, size_t *len)
 
 	*pw = NULL;
 	*len = 0;
+	if (x->c->ldap_bind_password != NULL) {
+		/* dbnl-patd read the file while it was still root */
+		*pw = strdup(x->c->ldap_bind_password);
+		if (*pw == NULL)
+			return DBNL_NOMEM;
+		*len = strlen(*pw);
+		return *len > 0 ? DBNL_OK : DBNL_CONFIG;
+	}
 	if (x->c->ldap_bind_password_file == NULL) {
 		snprintf(x->why, x->whylen, "ldap_bind_dn is set but ldap_bind_password_file is not");
 		dbnl_log(x->lg, LOG_ERR, "ldap: %s", x->why);

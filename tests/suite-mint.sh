@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # dbnl-patd and dbnl-pat (mint, keygen, verify) against a real slapd, with
 # real clients running as real users. Sourced by tests/run-tests.sh; needs root.
-# Tokens stay in files under $M/tok and are never printed.
+# Tokens stay in files under $MINT_D/tok and are never printed.
 
-M="$T/mint"
+MINT_D="$T/mint"
 PAT="$B/dbnl-pat"
 PATD="$B/dbnl-patd"
 SVC=dbnltest-svc   # the daemon's service user
@@ -28,9 +28,9 @@ if [ -z "${SLAPD_PID:-}" ] || ! kill -0 "$SLAPD_PID" 2>/dev/null; then
 	fi
 fi
 
-mkdir -p "$M/etc" "$M/run" "$M/tok"
-chmod 755 "$M" "$M/etc" "$M/run"
-chmod 700 "$M/tok"
+mkdir -p "$MINT_D/etc" "$MINT_D/run" "$MINT_D/tok"
+chmod 755 "$MINT_D" "$MINT_D/etc" "$MINT_D/run"
+chmod 700 "$MINT_D/tok"
 
 # Local accounts for the LDAP fixtures (created only if missing, removed at exit).
 mint_user() {
@@ -43,29 +43,29 @@ for u in alice bob carol dave erin "$SVC" "$OTH" "$NOL"; do
 done
 
 # as USER CMD...: run as that real user (uid, gid, no supplementary groups kept).
-as() { local u=$1; shift; runuser -u "$u" -- "$@"; }
+mint_as() { local u=$1; shift; runuser -u "$u" -- "$@"; }
 
 # The payload of token file $1, as compact JSON.
-payload() {
+mint_payload() {
 	local p
 	p=$(cut -d. -f2 < "$1" | tr '_-' '/+')
 	while [ $(( ${#p} % 4 )) -ne 0 ]; do p="$p="; done
 	printf '%s' "$p" | base64 -d 2>/dev/null
 }
-claim() { payload "$1" | jq -r ".$2 // empty"; }
+mint_claim() { mint_payload "$1" | jq -r ".$2 // empty"; }
 
-# conf FILE KEY [extra lines...]
-conf() {
+# mint_conf FILE KEY [extra lines...]
+mint_conf() {
 	local f=$1 key=$2; shift 2
 	{
 		echo "issuer = https://dbnl.test"
-		echo "keys_dir = $M/etc/keys"
+		echo "keys_dir = $MINT_D/etc/keys"
 		echo "ldap_uri = $LDAP_URI"
 		echo "ldap_base = $LDAP_BASE"
 		echo "ldap_disabled_filter = (employeeType=disabled)"
 		echo "mint_groups = staff"
 		echo "signing_key = $key"
-		echo "socket = $M/run/mint.sock"
+		echo "socket = $MINT_D/run/mint.sock"
 		echo "default_ttl = 1d"
 		echo "max_ttl = 7d"
 		echo "service_user = $SVC"
@@ -75,33 +75,33 @@ conf() {
 	chmod 644 "$f"
 }
 
-# start_daemon [ARGS...]: the real daemon, as root (it drops to $SVC).
-start_daemon() {
-	"$PATD" -c "$M/etc/dbnl-pat.conf" -f "$@" 2>>"$M/daemon.log" &
+# mint_start_daemon [ARGS...]: the real daemon, as root (it drops to $SVC).
+mint_start_daemon() {
+	"$PATD" -c "$MINT_D/etc/dbnl-pat.conf" -f "$@" 2>>"$MINT_D/daemon.log" &
 	MINT_PID=$!
 	local i
 	for i in $(seq 1 100); do
-		[ -S "$M/run/mint.sock" ] && return 0
+		[ -S "$MINT_D/run/mint.sock" ] && return 0
 		kill -0 "$MINT_PID" 2>/dev/null || return 1
 		sleep 0.05
 	done
 	return 1
 }
-stop_daemon() {
+mint_stop_daemon() {
 	[ -n "$MINT_PID" ] || return 0
 	kill "$MINT_PID" 2>/dev/null
 	wait "$MINT_PID" 2>/dev/null
 	local rc=$?
 	MINT_PID=
-	rm -f "$M/run/mint.sock"
+	rm -f "$MINT_D/run/mint.sock"
 	return $rc
 }
-on_exit stop_daemon
-fdcount() { ls "/proc/$MINT_PID/fd" 2>/dev/null | wc -l; }
-workers() { pgrep -P "$MINT_PID" 2>/dev/null | wc -l; }
+on_exit mint_stop_daemon
+mint_fdcount() { ls "/proc/$MINT_PID/fd" 2>/dev/null | wc -l; }
+mint_workers() { pgrep -P "$MINT_PID" 2>/dev/null | wc -l; }
 
-# A raw client: client MODE ARG (send TEXT | big BYTES | idle SECONDS); prints the reply line.
-cat > "$M/client.pl" <<'PERL'
+# A raw client: mint_client MODE ARG (send TEXT | big BYTES | idle SECONDS); prints the reply line.
+cat > "$MINT_D/client.pl" <<'PERL'
 use strict; use warnings; use Socket; use IO::Socket::UNIX;
 $SIG{PIPE} = 'IGNORE';
 my ($path, $mode, $arg) = @ARGV;
@@ -113,66 +113,66 @@ $s->flush;
 my $line = <$s>;
 print defined $line ? $line : "(no reply)\n";
 PERL
-client() { perl "$M/client.pl" "$M/run/mint.sock" "$@"; }
+mint_client() { perl "$MINT_D/client.pl" "$MINT_D/run/mint.sock" "$@"; }
 
 # ---- keygen --------------------------------------------------------------
-kid=$("$PAT" keygen --dir "$M/etc" 2>"$M/keygen.err"); rc=$?
+mint_kid=$("$PAT" keygen --dir "$MINT_D/etc" 2>"$MINT_D/keygen.err"); rc=$?
 check_eq "keygen exits 0" 0 "$rc"
-check_match "keygen prints an RFC 7638 kid" '^[A-Za-z0-9_-]{43}$' "$kid"
-check_eq "keygen: signing.key is 0600" 600 "$(stat -c %a "$M/etc/signing.key")"
-check_eq "keygen: keys/<kid>.pem is 0644" 644 "$(stat -c %a "$M/etc/keys/$kid.pem" 2>/dev/null)"
+check_match "keygen prints an RFC 7638 kid" '^[A-Za-z0-9_-]{43}$' "$mint_kid"
+check_eq "keygen: signing.key is 0600" 600 "$(stat -c %a "$MINT_D/etc/signing.key")"
+check_eq "keygen: keys/<kid>.pem is 0644" 644 "$(stat -c %a "$MINT_D/etc/keys/$mint_kid.pem" 2>/dev/null)"
 check_match "keygen: public key is SPKI PEM" '^-----BEGIN PUBLIC KEY-----' \
-	"$(head -1 "$M/etc/keys/$kid.pem" 2>/dev/null)"
-sum1=$(sha256sum < "$M/etc/signing.key")
-out=$("$PAT" keygen --dir "$M/etc" 2>&1); rc=$?
+	"$(head -1 "$MINT_D/etc/keys/$mint_kid.pem" 2>/dev/null)"
+sum1=$(sha256sum < "$MINT_D/etc/signing.key")
+out=$("$PAT" keygen --dir "$MINT_D/etc" 2>&1); rc=$?
 check_eq "keygen refuses to overwrite (exit 1)" 1 "$rc"
 check_match "keygen says it will not overwrite" "signing.key: already exists, not overwriting" "$out"
-check_eq "keygen left the key untouched" "$sum1" "$(sha256sum < "$M/etc/signing.key")"
-check_eq "keygen --dir: only one public key" 1 "$(ls "$M/etc/keys" | wc -l)"
-chown "$SVC" "$M/etc/signing.key"
+check_eq "keygen left the key untouched" "$sum1" "$(sha256sum < "$MINT_D/etc/signing.key")"
+check_eq "keygen --dir: only one public key" 1 "$(ls "$MINT_D/etc/keys" | wc -l)"
+chown "$SVC" "$MINT_D/etc/signing.key"
 
-conf "$M/etc/dbnl-pat.conf" "$M/etc/signing.key"
+mint_conf "$MINT_D/etc/dbnl-pat.conf" "$MINT_D/etc/signing.key"
 
 # ---- start-up refusals: exact messages -----------------------------------
 # refused NAME KEYPATH EXPECTED-MESSAGE
-refused() {
+mint_refused() {
 	local out rc
-	conf "$M/etc/bad.conf" "$2"
-	out=$(timeout 10 "$PATD" -c "$M/etc/bad.conf" -f 2>&1); rc=$?
+	mint_conf "$MINT_D/etc/bad.conf" "$2"
+	out=$(timeout 10 "$PATD" -c "$MINT_D/etc/bad.conf" -f 2>&1); rc=$?
 	check_eq "daemon refuses $1 (exit 1)" 1 "$rc"
 	check_eq "daemon refuses $1: exact message" "dbnl-patd: refusing to start: $3" "$out"
 }
 svc_uid=$(id -u "$SVC"); oth_uid=$(id -u "$OTH")
-mkdir -p "$M/bad"; chmod 755 "$M/bad"
+mkdir -p "$MINT_D/bad"; chmod 755 "$MINT_D/bad"
 for mode in 0640 0604 0644 0660; do
-	install -m "$mode" -o "$SVC" "$M/etc/signing.key" "$M/bad/k$mode"
-	refused "key mode $mode" "$M/bad/k$mode" \
-		"signing key $M/bad/k$mode: mode $mode gives access to group or other, must be 0600 or 0400"
+	install -m "$mode" -o "$SVC" "$MINT_D/etc/signing.key" "$MINT_D/bad/k$mode"
+	mint_refused "key mode $mode" "$MINT_D/bad/k$mode" \
+		"signing key $MINT_D/bad/k$mode: mode $mode gives access to group or other, must be 0600 or 0400"
 done
-install -m 0600 -o "$OTH" "$M/etc/signing.key" "$M/bad/other"
-refused "a key owned by another user" "$M/bad/other" \
-	"signing key $M/bad/other: owned by uid $oth_uid, must be owned by $SVC (uid $svc_uid)"
-install -m 0600 -o root "$M/etc/signing.key" "$M/bad/root"
-refused "a key owned by root, not the service user" "$M/bad/root" \
-	"signing key $M/bad/root: owned by uid 0, must be owned by $SVC (uid $svc_uid)"
-ln -s "$M/etc/signing.key" "$M/bad/link"
-refused "a symlinked key" "$M/bad/link" "signing key $M/bad/link: is a symbolic link"
-mkdir -p "$M/bad/dir"
-refused "a directory as key" "$M/bad/dir" "signing key $M/bad/dir: not a regular file"
-refused "a missing key" "$M/bad/none" \
-	"signing key $M/bad/none: cannot open: No such file or directory"
-mkdir -p "$M/open"; chmod 0777 "$M/open"
-install -m 0600 -o "$SVC" "$M/etc/signing.key" "$M/open/k"
-refused "a key in a world-writable directory" "$M/open/k" \
-	"signing key $M/open/k: directory $M/open is writable by group or other"
-install -m 0600 -o "$SVC" /dev/null "$M/bad/empty"
-refused "a key that is not a P-256 PEM key" "$M/bad/empty" \
-	"signing key $M/bad/empty: not a PEM EC P-256 private key"
-[ -e "$M/run/mint.sock" ] && fail "no socket left behind by a refused start"
+install -m 0600 -o "$OTH" "$MINT_D/etc/signing.key" "$MINT_D/bad/other"
+mint_refused "a key owned by another user" "$MINT_D/bad/other" \
+	"signing key $MINT_D/bad/other: owned by uid $oth_uid, must be owned by $SVC (uid $svc_uid)"
+install -m 0600 -o root "$MINT_D/etc/signing.key" "$MINT_D/bad/root"
+mint_refused "a key owned by root, not the service user" "$MINT_D/bad/root" \
+	"signing key $MINT_D/bad/root: owned by uid 0, must be owned by $SVC (uid $svc_uid)"
+ln -s "$MINT_D/etc/signing.key" "$MINT_D/bad/link"
+mint_refused "a symlinked key" "$MINT_D/bad/link" "signing key $MINT_D/bad/link: is a symbolic link"
+mkdir -p "$MINT_D/bad/dir"
+mint_refused "a directory as key" "$MINT_D/bad/dir" "signing key $MINT_D/bad/dir: not a regular file"
+mint_refused "a missing key" "$MINT_D/bad/none" \
+	"signing key $MINT_D/bad/none: cannot open: No such file or directory"
+mkdir -p "$MINT_D/open"; chmod 0777 "$MINT_D/open"
+install -m 0600 -o "$SVC" "$MINT_D/etc/signing.key" "$MINT_D/open/k"
+mint_refused "a key in a world-writable directory" "$MINT_D/open/k" \
+	"signing key $MINT_D/open/k: directory $MINT_D/open is writable by group or other"
+install -m 0600 -o "$SVC" /dev/null "$MINT_D/bad/empty"
+mint_refused "a key that is not a P-256 PEM key" "$MINT_D/bad/empty" \
+	"signing key $MINT_D/bad/empty: not a PEM EC P-256 private key"
+[ -e "$MINT_D/run/mint.sock" ] && fail "no socket left behind by a refused start"
 
 # ---- the daemon, as root, dropping to the service user --------------------
-if ! start_daemon; then
-	fail "dbnl-patd starts" "$(tail -5 "$M/daemon.log")"
+if ! mint_start_daemon; then
+	fail "dbnl-patd starts" "$(tail -5 "$MINT_D/daemon.log")"
 	return 0
 fi
 pass "dbnl-patd starts"
@@ -182,230 +182,244 @@ check_eq "daemon has no supplementary groups" "" \
 	"$(awk '/^Groups:/ {print $2}' "/proc/$MINT_PID/status")"
 check_eq "daemon is not dumpable (core limit 0)" 0 \
 	"$(awk '/^Max core file size/ {print $5}' "/proc/$MINT_PID/limits")"
-check_eq "socket is world-connectable (0666)" 666 "$(stat -c %a "$M/run/mint.sock")"
-base_fds=$(fdcount)
+check_eq "socket is world-connectable (0666)" 666 "$(stat -c %a "$MINT_D/run/mint.sock")"
+base_fds=$(mint_fdcount)
 
 # ---- every user gets a token for themselves ------------------------------
-as alice "$PAT" -c "$M/etc/dbnl-pat.conf" mint > "$M/tok/alice" 2>"$M/alice.err"; rc=$?
+mint_as alice "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint > "$MINT_D/tok/alice" 2>"$MINT_D/alice.err"; rc=$?
 check_eq "alice: mint exits 0" 0 "$rc" 
-check_eq "alice: stdout is the token line only" 1 "$(wc -l < "$M/tok/alice")"
+check_eq "alice: stdout is the token line only" 1 "$(wc -l < "$MINT_D/tok/alice")"
 check_match "alice: stdout is a JWT" '^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' \
-	"$(sed 's/[A-Za-z0-9_-]/x/g; s/^x\{3\}/eyJ/' "$M/tok/alice" | sed 's/^/eyJ/; s/^eyJeyJ/eyJ/')"
-check_eq "alice: nothing on stderr when stdout is not a tty" "" "$(cat "$M/alice.err")"
-check_eq "alice: sub is alice" alice "$(claim "$M/tok/alice" sub)"
-check_eq "alice: iss" "https://dbnl.test" "$(claim "$M/tok/alice" iss)"
-check_eq "alice: aud" "dbnl-pat" "$(claim "$M/tok/alice" aud)"
-iat=$(claim "$M/tok/alice" iat); exp=$(claim "$M/tok/alice" exp)
+	"$(sed 's/[A-Za-z0-9_-]/x/g; s/^x\{3\}/eyJ/' "$MINT_D/tok/alice" | sed 's/^/eyJ/; s/^eyJeyJ/eyJ/')"
+check_eq "alice: nothing on stderr when stdout is not a tty" "" "$(cat "$MINT_D/alice.err")"
+check_eq "alice: sub is alice" alice "$(mint_claim "$MINT_D/tok/alice" sub)"
+check_eq "alice: iss" "https://dbnl.test" "$(mint_claim "$MINT_D/tok/alice" iss)"
+check_eq "alice: aud" "dbnl-pat" "$(mint_claim "$MINT_D/tok/alice" aud)"
+iat=$(mint_claim "$MINT_D/tok/alice" iat); exp=$(mint_claim "$MINT_D/tok/alice" exp)
 check_eq "alice: lifetime is default_ttl (1d)" 86400 "$((exp - iat))"
-check_eq "alice: nbf = iat" "$iat" "$(claim "$M/tok/alice" nbf)"
-check_match "alice: jti is 128 bits base64url" '^[A-Za-z0-9_-]{22}$' "$(claim "$M/tok/alice" jti)"
+check_eq "alice: nbf = iat" "$iat" "$(mint_claim "$MINT_D/tok/alice" nbf)"
+check_match "alice: jti is 128 bits base64url" '^[A-Za-z0-9_-]{22}$' "$(mint_claim "$MINT_D/tok/alice" jti)"
 check_eq "alice: no groups or roles in the token" "aud,exp,iat,iss,jti,nbf,sub" \
-	"$(payload "$M/tok/alice" | jq -r 'keys | join(",")')"
-hdr=$(cut -d. -f1 < "$M/tok/alice" | tr '_-' '/+'); while [ $(( ${#hdr} % 4 )) -ne 0 ]; do hdr="$hdr="; done
-check_eq "header: alg ES256, typ JWT, kid = thumbprint" "ES256 JWT $kid" \
+	"$(mint_payload "$MINT_D/tok/alice" | jq -r 'keys | join(",")')"
+hdr=$(cut -d. -f1 < "$MINT_D/tok/alice" | tr '_-' '/+'); while [ $(( ${#hdr} % 4 )) -ne 0 ]; do hdr="$hdr="; done
+check_eq "header: alg ES256, typ JWT, kid = thumbprint" "ES256 JWT $mint_kid" \
 	"$(printf '%s' "$hdr" | base64 -d | jq -r '[.alg, .typ, .kid] | join(" ")')"
-toklen=$(tr -d '\n' < "$M/tok/alice" | wc -c)
+toklen=$(tr -d '\n' < "$MINT_D/tok/alice" | wc -c)
 echo "      (default-claims token: $toklen characters)"
 [ "$toklen" -lt 400 ] && pass "default token well under 512 characters ($toklen)" ||
 	fail "default token well under 512 characters" "$toklen"
 
 # A second token differs (fresh jti).
-as alice "$PAT" -c "$M/etc/dbnl-pat.conf" mint --name "laptop ssh-1" --ttl 2d \
-	> "$M/tok/alice2" 2>/dev/null; rc=$?
+mint_as alice "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint --name "laptop ssh-1" --ttl 2d \
+	> "$MINT_D/tok/alice2" 2>/dev/null; rc=$?
 check_eq "alice: mint --name --ttl exits 0" 0 "$rc"
-check_eq "alice: name label in the token" "laptop ssh-1" "$(claim "$M/tok/alice2" name)"
+check_eq "alice: name label in the token" "laptop ssh-1" "$(mint_claim "$MINT_D/tok/alice2" name)"
 check_eq "alice: --ttl 2d honoured" 172800 \
-	"$(( $(claim "$M/tok/alice2" exp) - $(claim "$M/tok/alice2" iat) ))"
-[ "$(claim "$M/tok/alice" jti)" != "$(claim "$M/tok/alice2" jti)" ] &&
+	"$(( $(mint_claim "$MINT_D/tok/alice2" exp) - $(mint_claim "$MINT_D/tok/alice2" iat) ))"
+[ "$(mint_claim "$MINT_D/tok/alice" jti)" != "$(mint_claim "$MINT_D/tok/alice2" jti)" ] &&
 	pass "two tokens, two jti" || fail "two tokens, two jti"
 
 # Config may come after the subcommand, in --config=PATH form too.
-as frank true 2>/dev/null # frank may not exist locally; alice again:
-out=$(as alice "$PAT" mint --config="$M/etc/dbnl-pat.conf" --ttl 7d 2>&1 >"$M/tok/alice3"); rc=$?
+out=$(mint_as alice "$PAT" mint --config="$MINT_D/etc/dbnl-pat.conf" --ttl 7d 2>&1 >"$MINT_D/tok/alice3"); rc=$?
 check_eq "alice: --config after the subcommand, --ttl = max_ttl" 0 "$rc"
 
 # ---- refusals ------------------------------------------------------------
-out=$(as alice "$PAT" -c "$M/etc/dbnl-pat.conf" mint --user bob 2>&1 >"$M/tok/x"); rc=$?
+out=$(mint_as alice "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint --user bob 2>&1 >"$MINT_D/tok/x"); rc=$?
 check_eq "alice asking for bob's token: exit 1" 1 "$rc"
 check_match "alice asking for bob's token: reason" "refused \(denied\): only root may mint a token for another user" "$out"
-check_eq "alice asking for bob's token: nothing on stdout" 0 "$(wc -c < "$M/tok/x")"
+check_eq "alice asking for bob's token: nothing on stdout" 0 "$(wc -c < "$MINT_D/tok/x")"
 
-out=$(as alice "$PAT" -c "$M/etc/dbnl-pat.conf" mint --ttl 8d 2>&1 >/dev/null); rc=$?
+out=$(mint_as alice "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint --ttl 8d 2>&1 >/dev/null); rc=$?
 check_eq "--ttl over max_ttl: exit 1" 1 "$rc"
 check_match "--ttl over max_ttl: reason" "refused \(bad_ttl\): ttl 691200s is longer than max_ttl 604800s" "$out"
 
-"$PAT" -c "$M/etc/dbnl-pat.conf" mint --user bob > "$M/tok/bob" 2>"$M/root.err"; rc=$?
+"$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint --user bob > "$MINT_D/tok/bob" 2>"$MINT_D/root.err"; rc=$?
 check_eq "root --user bob: exit 0" 0 "$rc"
-check_eq "root --user bob: sub is bob" bob "$(claim "$M/tok/bob" sub)"
-grep -q "root (pid [0-9]*) asks for a token for bob" "$M/daemon.log" &&
+check_eq "root --user bob: sub is bob" bob "$(mint_claim "$MINT_D/tok/bob" sub)"
+grep -q "root (pid [0-9]*) asks for a token for bob" "$MINT_D/daemon.log" &&
 	pass "root minting for bob is logged" || fail "root minting for bob is logged"
 
-as bob "$PAT" -c "$M/etc/dbnl-pat.conf" mint > "$M/tok/bob2" 2>/dev/null; rc=$?
-check_eq "bob: mint for himself" "0 bob" "$rc $(claim "$M/tok/bob2" sub)"
+mint_as bob "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint > "$MINT_D/tok/bob2" 2>/dev/null; rc=$?
+check_eq "bob: mint for himself" "0 bob" "$rc $(mint_claim "$MINT_D/tok/bob2" sub)"
 
-out=$(as dave "$PAT" -c "$M/etc/dbnl-pat.conf" mint 2>&1 >/dev/null); rc=$?
+out=$(mint_as dave "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint 2>&1 >/dev/null); rc=$?
 check_eq "dave (outside mint_groups): exit 1" 1 "$rc"
 check_match "dave: reason" "refused \(denied\): may not mint: not a member of any allowed group" "$out"
 
-out=$(as erin "$PAT" -c "$M/etc/dbnl-pat.conf" mint 2>&1 >/dev/null); rc=$?
+out=$(mint_as erin "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint 2>&1 >/dev/null); rc=$?
 check_eq "erin (outside mint_groups): exit 1" 1 "$rc"
 
-out=$(as carol "$PAT" -c "$M/etc/dbnl-pat.conf" mint 2>&1 >/dev/null); rc=$?
+out=$(mint_as carol "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint 2>&1 >/dev/null); rc=$?
 check_eq "carol (disabled in LDAP): exit 1" 1 "$rc"
 check_match "carol: refused as denied" "refused \(denied\)" "$out"
 
-out=$(as "$NOL" "$PAT" -c "$M/etc/dbnl-pat.conf" mint 2>&1 >/dev/null); rc=$?
+out=$(mint_as "$NOL" "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint 2>&1 >/dev/null); rc=$?
 check_eq "a user not in LDAP: exit 1" 1 "$rc"
 check_match "a user not in LDAP: reason" "refused \(unknown_user\): user $NOL is not in the directory" "$out"
 
-out=$("$PAT" -c "$M/etc/dbnl-pat.conf" mint --user nosuchuser 2>&1 >/dev/null); rc=$?
+out=$("$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint --user nosuchuser 2>&1 >/dev/null); rc=$?
 check_eq "root --user for someone not in LDAP: exit 1" 1 "$rc"
 
 # Audit lines: one per mint or refusal, never the token.
-grep -q "minted: uid=$(id -u alice) caller=alice user=alice jti=$(claim "$M/tok/alice" jti) exp=$exp name=\"-\"" "$M/daemon.log" &&
-	pass "audit line for alice's mint" || fail "audit line for alice's mint" "$(grep minted "$M/daemon.log" | head -2)"
-grep -q "refused: uid=$(id -u dave) caller=dave user=dave code=denied" "$M/daemon.log" &&
+grep -q "minted: uid=$(id -u alice) caller=alice user=alice jti=$(mint_claim "$MINT_D/tok/alice" jti) exp=$exp name=\"-\"" "$MINT_D/daemon.log" &&
+	pass "audit line for alice's mint" || fail "audit line for alice's mint" "$(grep minted "$MINT_D/daemon.log" | head -2)"
+grep -q "refused: uid=$(id -u dave) caller=dave user=dave code=denied" "$MINT_D/daemon.log" &&
 	pass "audit line for dave's refusal" || fail "audit line for dave's refusal"
 leaked=0
-for f in "$M"/tok/*; do
+for f in "$MINT_D"/tok/*; do
 	[ -s "$f" ] || continue
-	grep -qF "$(cut -d. -f3 < "$f")" "$M/daemon.log" && leaked=1
+	grep -qF "$(cut -d. -f3 < "$f")" "$MINT_D/daemon.log" && leaked=1
 done
 check_eq "no token or signature in the daemon log" 0 "$leaked"
 
 # ---- usage and exit codes of the client ----------------------------------
-"$PAT" -c "$M/etc/dbnl-pat.conf" mint --ttl soon >/dev/null 2>&1
+"$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint --ttl soon >/dev/null 2>&1
 check_eq "mint --ttl soon: usage (2)" 2 "$?"
-"$PAT" -c "$M/etc/dbnl-pat.conf" mint --name 'bad/label' >/dev/null 2>&1
+"$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint --name 'bad/label' >/dev/null 2>&1
 check_eq "mint --name with a slash: usage (2)" 2 "$?"
-"$PAT" -c "$M/etc/dbnl-pat.conf" mint --name "$(printf 'x%.0s' $(seq 1 65))" >/dev/null 2>&1
+"$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint --name "$(printf 'x%.0s' $(seq 1 65))" >/dev/null 2>&1
 check_eq "mint --name of 65 characters: usage (2)" 2 "$?"
-"$PAT" -c "$M/etc/dbnl-pat.conf" mint --bogus >/dev/null 2>&1
+"$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint --bogus >/dev/null 2>&1
 check_eq "mint --bogus: usage (2)" 2 "$?"
 "$PAT" frobnicate >/dev/null 2>&1
 check_eq "unknown subcommand: usage (2)" 2 "$?"
 "$PAT" >/dev/null 2>&1
 check_eq "no subcommand: usage (2)" 2 "$?"
-conf "$M/etc/nodaemon.conf" "$M/etc/signing.key" 
-sed -i "s|^socket = .*|socket = $M/run/nobody.sock|" "$M/etc/nodaemon.conf"
-out=$(as alice "$PAT" -c "$M/etc/nodaemon.conf" mint 2>&1 >/dev/null); rc=$?
+mint_conf "$MINT_D/etc/nodaemon.conf" "$MINT_D/etc/signing.key" 
+sed -i "s|^socket = .*|socket = $MINT_D/run/nobody.sock|" "$MINT_D/etc/nodaemon.conf"
+out=$(mint_as alice "$PAT" -c "$MINT_D/etc/nodaemon.conf" mint 2>&1 >/dev/null); rc=$?
 check_eq "daemon not running: exit 3" 3 "$rc"
-check_match "daemon not running: message" "the mint service is not running \(cannot connect to $M/run/nobody.sock" "$out"
-printf 'socket = %s\n' "$M/run/mint.sock" > "$M/etc/minimal.conf"; chmod 644 "$M/etc/minimal.conf"
-as alice "$PAT" -c "$M/etc/minimal.conf" mint > "$M/tok/alice4" 2>/dev/null; rc=$?
-check_eq "mint needs only 'socket' from the configuration" "0 alice" "$rc $(claim "$M/tok/alice4" sub)"
+check_match "daemon not running: message" "the mint service is not running \(cannot connect to $MINT_D/run/nobody.sock" "$out"
+printf 'socket = %s\n' "$MINT_D/run/mint.sock" > "$MINT_D/etc/minimal.conf"; chmod 644 "$MINT_D/etc/minimal.conf"
+mint_as alice "$PAT" -c "$MINT_D/etc/minimal.conf" mint > "$MINT_D/tok/alice4" 2>/dev/null; rc=$?
+check_eq "mint needs only 'socket' from the configuration" "0 alice" "$rc $(mint_claim "$MINT_D/tok/alice4" sub)"
 
 # ---- rate limit (default 10 per 60 s, every request counts) ------------------
 codes=""
 for i in $(seq 1 11); do
-	as dave "$PAT" -c "$M/etc/dbnl-pat.conf" mint >/dev/null 2>"$M/rate.err"
+	mint_as dave "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint >/dev/null 2>"$MINT_D/rate.err"
 	codes="$codes$?"
 done
 # dave made 1 request above, so requests 10 (the 9th here) pass and the 11th+ are limited.
 check_eq "rate limit bites after 10 requests per minute (exit 4)" "11111111144" "$codes"
-check_match "rate limit: message" "refused \(rate_limited\): rate limit: at most 10 tokens per 60 s; try again in [0-9]+ s" "$(cat "$M/rate.err")"
-as alice "$PAT" -c "$M/etc/dbnl-pat.conf" mint > "$M/tok/alice5" 2>/dev/null
+check_match "rate limit: message" "refused \(rate_limited\): rate limit: at most 10 tokens per 60 s; try again in [0-9]+ s" "$(cat "$MINT_D/rate.err")"
+mint_as alice "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint > "$MINT_D/tok/alice5" 2>/dev/null
 check_eq "the rate limit is per user: alice still mints" 0 "$?"
 
+# ---- interop: the PAM module accepts what dbnl-patd minted -------------------
+mkdir -p "$MINT_D/svc"
+printf 'auth required %s config=%s\naccount required %s config=%s\n' \
+	"$B/.libs/pam_dbnl_pat.so" "$MINT_D/etc/dbnl-pat.conf" "$B/.libs/pam_dbnl_pat.so" \
+	"$MINT_D/etc/dbnl-pat.conf" > "$MINT_D/svc/mintpam"
+out=$(env LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$MINT_D/svc" \
+	"$B/tests/pamcheck" mintpam alice "$MINT_D/tok/alice" PAM_SUCCESS PAM_SUCCESS 2>/dev/null | grep -E '^(auth|acct)=' | xargs)
+check_eq "interop: pam_dbnl_pat.so accepts alice's minted token" "auth=PAM_SUCCESS acct=PAM_SUCCESS" "$out"
+out=$(env LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$MINT_D/svc" \
+	"$B/tests/pamcheck" mintpam bob "$MINT_D/tok/alice" PAM_AUTH_ERR 2>/dev/null | grep -E '^auth=' | xargs)
+check_eq "interop: the module refuses alice's minted token for bob" "auth=PAM_AUTH_ERR" "$out"
+
 # ---- verify: the module's own code ---------------------------------------
-out=$(as alice "$PAT" -c "$M/etc/dbnl-pat.conf" verify < "$M/tok/alice" 2>&1); rc=$?
-check_eq "verify (as alice) accepts alice's token: exit 0" 0 "$rc"
+out=$(mint_as alice "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" verify < "$MINT_D/tok/alice" 2>&1); rc=$?
+check_eq "verify (mint_as alice) accepts alice's token: exit 0" 0 "$rc"
 check_match "verify prints the verdict" "^verdict +accepted" "$out"
 check_match "verify prints the groups" "^groups +.*staff" "$out"
-check_match "verify prints the jti" "^jti +$(claim "$M/tok/alice" jti)" "$out"
-check_nomatch "verify never prints the token" "$(cut -d. -f3 < "$M/tok/alice")" "$out"
-out=$("$PAT" -c "$M/etc/dbnl-pat.conf" verify --user bob < "$M/tok/alice" 2>&1); rc=$?
+check_match "verify prints the jti" "^jti +$(mint_claim "$MINT_D/tok/alice" jti)" "$out"
+check_nomatch "verify never prints the token" "$(cut -d. -f3 < "$MINT_D/tok/alice")" "$out"
+out=$("$PAT" -c "$MINT_D/etc/dbnl-pat.conf" verify --user bob < "$MINT_D/tok/alice" 2>&1); rc=$?
 check_eq "verify --user bob on alice's token: exit 1" 1 "$rc"
 check_match "verify --user bob: refused" "^verdict +refused" "$out"
-out=$("$PAT" verify --user alice -c "$M/etc/dbnl-pat.conf" < "$M/tok/alice2" 2>&1)
+out=$("$PAT" verify --user alice -c "$MINT_D/etc/dbnl-pat.conf" < "$MINT_D/tok/alice2" 2>&1)
 check_eq "verify: named token accepted" 0 "$?"
-check_match "verify shows the name" '^name +laptop ssh-1' "$out"
-printf 'not a token\n' | "$PAT" -c "$M/etc/dbnl-pat.conf" verify --user alice >/dev/null 2>&1
+check_match "verify shows the name" '^name +laptop.ssh-1' "$out"
+printf 'not a token\n' | "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" verify --user alice >/dev/null 2>&1
 check_eq "verify of a password: exit 1" 1 "$?"
-sed "s|^ldap_uri = .*|ldap_uri = ldap://127.0.0.1:$(free_port)|" "$M/etc/dbnl-pat.conf" > "$M/etc/noldap.conf"
-"$PAT" -c "$M/etc/noldap.conf" verify --user alice < "$M/tok/alice" >/dev/null 2>&1
+sed "s|^ldap_uri = .*|ldap_uri = ldap://127.0.0.1:$(free_port)|" "$MINT_D/etc/dbnl-pat.conf" > "$MINT_D/etc/noldap.conf"
+"$PAT" -c "$MINT_D/etc/noldap.conf" verify --user alice < "$MINT_D/tok/alice" >/dev/null 2>&1
 check_eq "verify with LDAP down: exit 3" 3 "$?"
-"$PAT" -c "$M/etc/none.conf" verify --user alice < "$M/tok/alice" >/dev/null 2>&1
+"$PAT" -c "$MINT_D/etc/none.conf" verify --user alice < "$MINT_D/tok/alice" >/dev/null 2>&1
 check_eq "verify with a missing configuration: exit 3" 3 "$?"
-"$PAT" -c "$M/etc/dbnl-pat.conf" verify --bogus < /dev/null >/dev/null 2>&1
+"$PAT" -c "$MINT_D/etc/dbnl-pat.conf" verify --bogus < /dev/null >/dev/null 2>&1
 check_eq "verify --bogus: usage (2)" 2 "$?"
 
 # ---- hostile clients -------------------------------------------------------
-out=$(client big 8192)
+out=$(mint_client big 8192)
 check_match "oversized request: bad_request" '"code":"bad_request".*longer than 4096 bytes' "$out"
-out=$(client send $'hello there\n')
+out=$(mint_client send $'hello there\n')
 check_match "garbage: bad_request" '"ok":false,"code":"bad_request"' "$out"
-out=$(client send $'{"v":2,"op":"mint"}\n')
+out=$(mint_client send $'{"v":2,"op":"mint"}\n')
 check_match "unknown protocol version" '"code":"unsupported_version"' "$out"
-out=$(client send $'{"v":1,"op":"mint","user":"bob","user":"alice"}\n')
+out=$(mint_client send $'{"v":1,"op":"mint","user":"bob","user":"alice"}\n')
 check_match "duplicate keys refused" '"code":"bad_request"' "$out"
-out=$(client send $'{"v":1,"op":"mint","admin":true}\n')
+out=$(mint_client send $'{"v":1,"op":"mint","admin":true}\n')
 check_match "unknown field refused" '"code":"bad_request".*unknown request field' "$out"
-out=$(client send $'{"v":1,"op":"mint","ttl":-5}\n')
+out=$(mint_client send $'{"v":1,"op":"mint","ttl":-5}\n')
 check_match "negative ttl refused" '"code":"bad_ttl"' "$out"
 start=$(date +%s%N)
-out=$(client idle 0)
+out=$(mint_client idle 0)
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 check_match "silent client gets a timeout reply" '"code":"bad_request".*timed out' "$out"
 [ "$ms" -ge 4000 ] && [ "$ms" -le 8000 ] && pass "silent client cut after ~5 s ($ms ms)" ||
 	fail "silent client cut after ~5 s" "$ms ms"
 
 # 40 silent clients from one user do not stall another user.
-for i in $(seq 1 40); do as erin perl "$M/client.pl" "$M/run/mint.sock" idle 0 >/dev/null 2>&1 & done
+pids=()
+for i in $(seq 1 40); do mint_as erin perl "$MINT_D/client.pl" "$MINT_D/run/mint.sock" idle 0 >/dev/null 2>&1 & pids+=($!); done
 sleep 0.5
 start=$(date +%s%N)
-as alice "$PAT" -c "$M/etc/dbnl-pat.conf" mint --name stall > "$M/tok/alice6" 2>/dev/null; rc=$?
+mint_as alice "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint --name stall > "$MINT_D/tok/alice6" 2>/dev/null; rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 check_eq "alice mints while erin holds 40 silent connections" 0 "$rc"
 [ "$ms" -lt 2000 ] && pass "... without waiting for them ($ms ms)" || fail "... without waiting for them" "$ms ms"
-wait
+wait "${pids[@]}"
 
 # 200 concurrent clients (root, from a fresh daemon with a high rate limit).
-stop_daemon
-start_daemon -r 1000 || fail "dbnl-patd restarts with -r 1000"
-base_fds=$(fdcount)
+mint_stop_daemon
+mint_start_daemon -r 1000 || fail "dbnl-patd restarts with -r 1000"
+base_fds=$(mint_fdcount)
 echo "      (daemon fds at rest: $base_fds)"
 start=$(date +%s%N)
-for i in $(seq 1 20); do "$PAT" -c "$M/etc/dbnl-pat.conf" mint --user alice >/dev/null 2>&1; done
+for i in $(seq 1 20); do "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint --user alice >/dev/null 2>&1; done
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "      (20 sequential mints: $ms ms, $((ms / 20)) ms each, client start-up and LDAP included)"
+pids=()
 for i in $(seq 1 200); do
-	( "$PAT" -c "$M/etc/dbnl-pat.conf" mint --user alice > "$M/tok/c$i" 2>"$M/tok/c$i.err"
-	  echo $? > "$M/tok/c$i.rc" ) &
+	( "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint --user alice > "$MINT_D/tok/c$i" 2>"$MINT_D/tok/c$i.err"
+	  echo $? > "$MINT_D/tok/c$i.rc" ) &
+	pids+=($!)
 done
-for i in $(seq 1 30); do client send $'junk\n' >/dev/null & done
-for i in $(seq 1 20); do client big 100000 >/dev/null 2>&1 & done
-wait
+for i in $(seq 1 30); do mint_client send $'junk\n' >/dev/null & pids+=($!); done
+for i in $(seq 1 20); do mint_client big 100000 >/dev/null 2>&1 & pids+=($!); done
+wait "${pids[@]}"
 ok=0; other=0
 for i in $(seq 1 200); do
-	r=$(cat "$M/tok/c$i.rc")
-	if [ "$r" = 0 ] && [ "$(claim "$M/tok/c$i" sub)" = alice ]; then ok=$((ok + 1)); else other=$((other + 1)); fi
+	r=$(cat "$MINT_D/tok/c$i.rc")
+	if [ "$r" = 0 ] && [ "$(mint_claim "$MINT_D/tok/c$i" sub)" = alice ]; then ok=$((ok + 1)); else other=$((other + 1)); fi
 done
 echo "      (200 concurrent: $ok minted, $other other)"
 check_eq "200 concurrent clients all get a token" 200 "$ok"
 kill -0 "$MINT_PID" 2>/dev/null && pass "daemon still up after the storm" || fail "daemon still up after the storm"
-as alice "$PAT" -c "$M/etc/dbnl-pat.conf" mint > "$M/tok/alice7" 2>/dev/null
+mint_as alice "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint > "$MINT_D/tok/alice7" 2>/dev/null
 check_eq "daemon answers afterwards" 0 "$?"
-for i in $(seq 1 50); do [ "$(workers)" = 0 ] && break; sleep 0.1; done
-check_eq "no worker left behind" 0 "$(workers)"
-check_eq "daemon fd count back to baseline ($base_fds)" "$base_fds" "$(fdcount)"
+for i in $(seq 1 50); do [ "$(mint_workers)" = 0 ] && break; sleep 0.1; done
+check_eq "no worker left behind" 0 "$(mint_workers)"
+check_eq "daemon fd count back to baseline ($base_fds)" "$base_fds" "$(mint_fdcount)"
 
 # Clean exit on SIGTERM.
-stop_daemon; rc=$?
+mint_stop_daemon; rc=$?
 check_eq "SIGTERM: clean exit 0" 0 "$rc"
 
 # ---- systemd socket activation -------------------------------------------
 if command -v systemd-socket-activate >/dev/null 2>&1; then
-	systemd-socket-activate -l "$M/run/act.sock" \
-		"$PATD" -c "$M/etc/dbnl-pat.conf" -f 2>>"$M/daemon.log" >/dev/null &
+	systemd-socket-activate -l "$MINT_D/run/act.sock" \
+		"$PATD" -c "$MINT_D/etc/dbnl-pat.conf" -f 2>>"$MINT_D/daemon.log" >/dev/null &
 	act=$!
-	for i in $(seq 1 100); do [ -S "$M/run/act.sock" ] && break; sleep 0.05; done
-	sed "s|^socket = .*|socket = $M/run/act.sock|" "$M/etc/dbnl-pat.conf" > "$M/etc/act.conf"
-	chmod 666 "$M/run/act.sock"
-	as alice "$PAT" -c "$M/etc/act.conf" mint > "$M/tok/act" 2>/dev/null
+	for i in $(seq 1 100); do [ -S "$MINT_D/run/act.sock" ] && break; sleep 0.05; done
+	sed "s|^socket = .*|socket = $MINT_D/run/act.sock|" "$MINT_D/etc/dbnl-pat.conf" > "$MINT_D/etc/act.conf"
+	chmod 666 "$MINT_D/run/act.sock"
+	mint_as alice "$PAT" -c "$MINT_D/etc/act.conf" mint > "$MINT_D/tok/act" 2>/dev/null
 	check_eq "socket activation: alice mints through an inherited socket" "0 alice" \
-		"$? $(claim "$M/tok/act" sub)"
-	kill "$act" 2>/dev/null; pkill -P "$act" 2>/dev/null; wait "$act" 2>/dev/null
+		"$? $(mint_claim "$MINT_D/tok/act" sub)"
+	kill "$act" 2>/dev/null; wait "$act" 2>/dev/null
 else
 	skip "socket activation" "systemd-socket-activate not installed"
 fi
@@ -413,26 +427,26 @@ fi
 # ---- valgrind ---------------------------------------------------------------
 if command -v valgrind >/dev/null 2>&1; then
 	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-		"$PAT" -c "$M/etc/dbnl-pat.conf" verify --user alice < "$M/tok/alice" \
-		>/dev/null 2>"$M/vg-verify.log"
+		"$PAT" -c "$MINT_D/etc/dbnl-pat.conf" verify --user alice < "$MINT_D/tok/alice" \
+		>/dev/null 2>"$MINT_D/vg-verify.log"
 	check_eq "valgrind: dbnl-pat verify clean (exit 0)" 0 "$?"
 	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-		"$PATD" -c "$M/etc/dbnl-pat.conf" -f 2>"$M/vg-daemon.log" &
+		"$PATD" -c "$MINT_D/etc/dbnl-pat.conf" -f 2>"$MINT_D/vg-daemon.log" &
 	MINT_PID=$!
-	for i in $(seq 1 200); do [ -S "$M/run/mint.sock" ] && break; sleep 0.05; done
-	as bob "$PAT" -c "$M/etc/dbnl-pat.conf" mint > "$M/tok/vg" 2>/dev/null
-	check_eq "valgrind: daemon mints" "0 bob" "$? $(claim "$M/tok/vg" sub)"
-	client send $'garbage\n' >/dev/null
+	for i in $(seq 1 200); do [ -S "$MINT_D/run/mint.sock" ] && break; sleep 0.05; done
+	mint_as bob "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint > "$MINT_D/tok/vg" 2>/dev/null
+	check_eq "valgrind: daemon mints" "0 bob" "$? $(mint_claim "$MINT_D/tok/vg" sub)"
+	mint_client send $'garbage\n' >/dev/null
 	sleep 0.3
-	stop_daemon; rc=$?
+	mint_stop_daemon; rc=$?
 	check_eq "valgrind: dbnl-patd clean (exit 0)" 0 "$rc"
-	[ "$rc" = 0 ] || sed -n 1,30p "$M/vg-daemon.log"
+	[ "$rc" = 0 ] || sed -n 1,30p "$MINT_D/vg-daemon.log"
 else
 	skip "valgrind" "not installed"
 fi
 
 # ---- make install: no setuid/setgid file, no capabilities --------------------
-if make -C "$B" install DESTDIR="$T/inst" >"$M/install.log" 2>&1; then
+if make -C "$B" install DESTDIR="$T/inst" >"$MINT_D/install.log" 2>&1; then
 	pass "make install DESTDIR"
 	check_eq "no installed file is setuid or setgid" "" "$(find "$T/inst" -perm /6000)"
 	check_eq "no installed file has a capability" "" "$(getcap -r "$T/inst" 2>/dev/null)"
@@ -440,5 +454,5 @@ if make -C "$B" install DESTDIR="$T/inst" >"$M/install.log" 2>&1; then
 		"$(find "$T/inst" -name 'dbnl-patd.s*' \( -name '*.service' -o -name '*.socket' \) | wc -l)"
 	check_eq "dbnl-pat installed 0755" 755 "$(stat -c %a "$T/inst/usr/bin/dbnl-pat" 2>/dev/null)"
 else
-	fail "make install DESTDIR" "$(tail -5 "$M/install.log")"
+	fail "make install DESTDIR" "$(tail -5 "$MINT_D/install.log")"
 fi
