@@ -33,6 +33,7 @@ _slapd_certs() {
 
 slapd_start() {
 	local d="$T/ldap" i
+	rm -rf "$d"   # a fresh directory for every suite's server
 	mkdir -p "$d/db" || return 1
 	LDAP_BASE="dc=dbnl,dc=test"
 	LDAP_ADMIN_DN="cn=admin,$LDAP_BASE"
