@@ -350,8 +350,8 @@ static char *read_token(int *too_long)
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
 		fputc('\n', stderr);
 	}
-	while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == ' ' || buf[len - 1] == '\t'))
-		len--;
+	/* Exactly the line, as a password prompt would pass it: no trimming, so
+	 * verify never accepts what a login refuses. */
 	buf[len] = '\0';
 	return buf;
 }

@@ -250,6 +250,10 @@ int dbnl_conf_set(struct dbnl_conf *c, const char *name, const char *value, int 
 		}
 		return set_str((char **)(base + o->off), value);
 	case T_FILTER:
+		if (value[0] == '\0' && strcmp(name, "ldap_user_filter") == 0) {
+			snprintf(why, whylen, "'ldap_user_filter' must not be empty");
+			return -1;
+		}
 		if (value[0] == '\0') {
 			free(*(char **)(base + o->off));
 			*(char **)(base + o->off) = NULL;
@@ -466,6 +470,17 @@ enum dbnl_rc dbnl_conf_finish(struct dbnl_conf *c, const struct dbnl_logger *lg)
 	if (c->ldap_bind_dn != NULL && c->ldap_bind_password_file == NULL) {
 		dbnl_log(lg, LOG_ERR, "%s: ldap_bind_dn is set but ldap_bind_password_file is not", p);
 		return DBNL_CONFIG;
+	}
+	if (c->ldap_bind_dn != NULL && !c->ldap_starttls) {
+		for (size_t i = 0; i < c->ldap_uri.n; i++) {
+			if (strncasecmp(c->ldap_uri.v[i], "ldap://", 7) == 0) {
+				dbnl_log(lg, LOG_ERR,
+					 "%s: ldap_bind_dn over %s without ldap_starttls would send the "
+					 "bind password in clear text",
+					 p, c->ldap_uri.v[i]);
+				return DBNL_CONFIG;
+			}
+		}
 	}
 	if (c->default_ttl > c->max_ttl) {
 		dbnl_log(lg, LOG_ERR, "%s: default_ttl is longer than max_ttl", p);

@@ -114,11 +114,32 @@ static int get_token(pam_handle_t *pamh, const struct args *a, const char **tok)
 	return pam_get_authtok(pamh, PAM_AUTHTOK, tok, NULL);
 }
 
+/* The groups resolved at authentication, kept for pam_sm_acct_mgmt. */
 static void free_groups(pam_handle_t *pamh, void *data, int status)
 {
 	(void)pamh;
 	(void)status;
+	dbnl_strlist_free(data);
 	free(data);
+}
+
+/* DBNL_PAT_GROUPS for the session, and the list itself for the account phase. */
+static int record_groups(pam_handle_t *pamh, const struct dbnl_strlist *groups)
+{
+	struct dbnl_strlist *keep = calloc(1, sizeof(*keep));
+	char *joined = dbnl_strlist_join(groups, ' '), *env = NULL;
+	int ok = keep != NULL && joined != NULL && dbnl_strlist_copy(keep, groups) == 0 &&
+		 asprintf(&env, "DBNL_PAT_GROUPS=%s", joined) >= 0 &&
+		 pam_putenv(pamh, env) == PAM_SUCCESS &&
+		 pam_set_data(pamh, DATA_AUTHED, keep, free_groups) == PAM_SUCCESS;
+
+	if (!ok && keep != NULL) {
+		dbnl_strlist_free(keep);
+		free(keep);
+	}
+	free(joined);
+	free(env);
+	return ok ? PAM_SUCCESS : PAM_BUF_ERR;
 }
 
 PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
@@ -129,7 +150,6 @@ PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	struct args a;
 	const char *user = NULL, *tok = NULL;
 	char u[128], rhost[128];
-	char *groups = NULL, *env = NULL;
 	int pr;
 
 	(void)flags;
@@ -144,7 +164,7 @@ PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	printable(rhost, sizeof(rhost), item_str(pamh, PAM_RHOST));
 	pr = get_token(pamh, &a, &tok);
 	if (pr != PAM_SUCCESS || tok == NULL) {
-		pam_syslog(pamh, LOG_NOTICE, "user=%s rhost=%s result=refused reason=no token given",
+		pam_syslog(pamh, LOG_NOTICE, "user=%s jti=- kid=- rhost=%s result=refused reason=no token given",
 			   u, rhost);
 		return pr == PAM_SUCCESS ? PAM_AUTH_ERR : pr;
 	}
@@ -156,7 +176,8 @@ PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	}
 	if (load_config(&a, &lg, &conf) != DBNL_OK) {
 		dbnl_conf_free(&conf);
-		pam_syslog(pamh, LOG_ERR, "user=%s rhost=%s result=unavailable reason=configuration %s unusable",
+		pam_syslog(pamh, LOG_ERR,
+			   "user=%s jti=- kid=- rhost=%s result=config_error reason=configuration %s unusable",
 			   u, rhost, a.config);
 		return dbnl_to_pam(DBNL_CONFIG, 0);
 	}
@@ -165,21 +186,11 @@ PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		   "user=%s jti=%s kid=%s rhost=%s result=%s reason=%s", u,
 		   v.claims.jti ? v.claims.jti : "-", v.claims.kid ? v.claims.kid : "-", rhost,
 		   dbnl_rc_name(v.rc), v.reason);
-	if (v.rc == DBNL_OK) {
-		groups = dbnl_strlist_join(&v.groups, ' ');
-		if (groups == NULL || asprintf(&env, "DBNL_PAT_GROUPS=%s", groups) < 0 ||
-		    pam_putenv(pamh, env) != PAM_SUCCESS ||
-		    pam_set_data(pamh, DATA_AUTHED, groups, free_groups) != PAM_SUCCESS) {
-			pam_syslog(pamh, LOG_CRIT, "user=%s: cannot record the session's groups", u);
-			free(env);
-			free(groups);
-			dbnl_verdict_free(&v);
-			dbnl_conf_free(&conf);
-			return PAM_BUF_ERR;
-		}
-		free(env);
-	}
 	pr = (v.rc == DBNL_NOT_TOKEN && a.ignore_non_token) ? PAM_IGNORE : dbnl_to_pam(v.rc, 0);
+	if (v.rc == DBNL_OK && record_groups(pamh, &v.groups) != PAM_SUCCESS) {
+		pam_syslog(pamh, LOG_CRIT, "user=%s: cannot record the session's groups", u);
+		pr = PAM_BUF_ERR;
+	}
 	dbnl_verdict_free(&v);
 	dbnl_conf_free(&conf);
 	return pr;
@@ -201,42 +212,35 @@ PAM_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct dbnl_logger lg = { .pamh = pamh, .sink = DBNL_LOG_PAM };
-	struct dbnl_strlist groups = { 0 };
 	struct dbnl_conf conf;
 	struct args a;
 	const void *data = NULL;
 	const char *user = NULL;
-	char why[256] = "", u[128];
-	char *copy, *save = NULL, *g;
+	char why[256] = "", u[128], rhost[128];
 	enum dbnl_rc rc;
 
 	(void)flags;
 	if (pam_get_data(pamh, DATA_AUTHED, &data) != PAM_SUCCESS || data == NULL)
-		return PAM_IGNORE;
+		return PAM_IGNORE; /* not a login this module authenticated */
 	if (parse_args(pamh, argc, argv, &a) != 0)
 		return PAM_AUTHINFO_UNAVAIL;
 	lg.debug = a.debug;
 	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || user == NULL)
 		return PAM_USER_UNKNOWN;
 	printable(u, sizeof(u), user);
+	printable(rhost, sizeof(rhost), item_str(pamh, PAM_RHOST));
 	if (load_config(&a, &lg, &conf) != DBNL_OK) {
 		dbnl_conf_free(&conf);
+		pam_syslog(pamh, LOG_ERR,
+			   "account: user=%s rhost=%s result=config_error reason=configuration %s unusable",
+			   u, rhost, a.config);
 		return dbnl_to_pam(DBNL_CONFIG, 1);
 	}
-	copy = strdup(data);
-	rc = copy == NULL ? DBNL_NOMEM : DBNL_OK;
-	for (g = copy ? strtok_r(copy, " ", &save) : NULL; g != NULL && rc == DBNL_OK;
-	     g = strtok_r(NULL, " ", &save))
-		if (dbnl_strlist_add(&groups, g) != 0)
-			rc = DBNL_NOMEM;
-	if (rc == DBNL_OK)
-		rc = dbnl_policy_check(&conf.allow_groups, conf.allow_groups_set, &conf.deny_groups,
-				       &groups, why, sizeof(why));
+	rc = dbnl_policy_check(&conf.allow_groups, conf.allow_groups_set, &conf.deny_groups, data,
+			       why, sizeof(why));
 	pam_syslog(pamh, rc == DBNL_OK ? LOG_INFO : LOG_NOTICE,
-		   "account: user=%s result=%s reason=%s", u, dbnl_rc_name(rc),
+		   "account: user=%s rhost=%s result=%s reason=%s", u, rhost, dbnl_rc_name(rc),
 		   rc == DBNL_OK ? "group policy allows" : why);
-	free(copy);
-	dbnl_strlist_free(&groups);
 	dbnl_conf_free(&conf);
 	return dbnl_to_pam(rc, 1);
 }

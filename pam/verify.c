@@ -14,14 +14,15 @@
 const char *dbnl_rc_name(enum dbnl_rc rc)
 {
 	switch (rc) {
+	/* one word each: log lines are key=value */
 	case DBNL_OK: return "accepted";
-	case DBNL_NOT_TOKEN: return "not a token";
-	case DBNL_INVALID: return "invalid token";
-	case DBNL_USER_UNKNOWN: return "user unknown";
+	case DBNL_NOT_TOKEN: return "not_token";
+	case DBNL_INVALID: return "invalid";
+	case DBNL_USER_UNKNOWN: return "user_unknown";
 	case DBNL_DENIED: return "denied";
-	case DBNL_UNAVAIL: return "directory unavailable";
-	case DBNL_CONFIG: return "configuration error";
-	case DBNL_NOMEM: return "out of memory";
+	case DBNL_UNAVAIL: return "unavailable";
+	case DBNL_CONFIG: return "config_error";
+	case DBNL_NOMEM: return "no_memory";
 	}
 	return "refused";
 }

@@ -91,16 +91,16 @@ else
 	check_eq "dave: accepted" "rc=accepted" "$LC_rc"
 	check_eq "dave: no groups" "groups=" "$LC_groups"
 	lcheck "$c" nosuchuser
-	check_eq "unknown user" "rc=user unknown" "$LC_rc"
+	check_eq "unknown user" "rc=user_unknown" "$LC_rc"
 	check_eq "unknown user: exit code is DBNL_USER_UNKNOWN" "3" "$LC_RC"
 	for u in 'al*' '*' 'alice)(uid=*' '\' 'alice)' '(uid=alice)' 'alice\2a'; do
 		lcheck "$c" "$u"
-		check_eq "filter metacharacters: '$u' is not a user" "rc=user unknown" "$LC_rc"
+		check_eq "filter metacharacters: '$u' is not a user" "rc=user_unknown" "$LC_rc"
 	done
 	lcheck "$c" "$(printf 'alice\tx')"
-	check_eq "control character in user name refused" "rc=user unknown" "$LC_rc"
+	check_eq "control character in user name refused" "rc=user_unknown" "$LC_rc"
 	lcheck "$c" ""
-	check_eq "empty user name refused" "rc=user unknown" "$LC_rc"
+	check_eq "empty user name refused" "rc=user_unknown" "$LC_rc"
 	lcheck "$c" carol
 	check_eq "disabled carol: denied" "rc=denied" "$LC_rc"
 	check_match "disabled carol: reason" "^reason=account disabled" "$LC_OUT"
@@ -128,20 +128,20 @@ else
 	check_eq "ldaps with the right CA: accepted" "rc=accepted" "$LC_rc"
 	c=$(lconf ldaps-wrong ldap_uri="$LDAPS_URI" ldap_ca_file="$LDAP_WRONG_CA")
 	lcheck "$c" alice
-	check_eq "ldaps with the wrong CA: unavailable" "rc=directory unavailable" "$LC_rc"
+	check_eq "ldaps with the wrong CA: unavailable" "rc=unavailable" "$LC_rc"
 	check_eq "ldaps with the wrong CA: exit code is DBNL_UNAVAIL" "5" "$LC_RC"
 	c=$(lconf starttls ldap_starttls=yes ldap_ca_file="$LDAP_CA")
 	lcheck "$c" alice
 	check_eq "StartTLS with the right CA: accepted" "rc=accepted" "$LC_rc"
 	c=$(lconf starttls-wrong ldap_starttls=yes ldap_ca_file="$LDAP_WRONG_CA")
 	lcheck "$c" alice
-	check_eq "StartTLS with the wrong CA: unavailable" "rc=directory unavailable" "$LC_rc"
+	check_eq "StartTLS with the wrong CA: unavailable" "rc=unavailable" "$LC_rc"
 
 	# --- availability -------------------------------------------------------
 	dead=$(free_port)
 	c=$(lconf down ldap_uri="ldap://127.0.0.1:$dead")
 	lcheck "$c" alice
-	check_eq "LDAP down: unavailable" "rc=directory unavailable" "$LC_rc"
+	check_eq "LDAP down: unavailable" "rc=unavailable" "$LC_rc"
 	c=$(lconf failover ldap_uri="ldap://127.0.0.1:$dead $LDAP_URI")
 	lcheck "$c" alice
 	check_eq "first URI dead, second alive: accepted" "rc=accepted" "$LC_rc"
@@ -157,18 +157,18 @@ else
 		lcheck "$c" alice
 		ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 		echo "      blackhole lookup took ${ms} ms (ldap_timeout=2s)"
-		check_eq "blackhole server: unavailable" "rc=directory unavailable" "$LC_rc"
+		check_eq "blackhole server: unavailable" "rc=unavailable" "$LC_rc"
 		if [ "$ms" -lt 4000 ]; then pass "blackhole server: gave up in ${ms} ms (< 4000)"
 		else fail "blackhole server: gave up in ${ms} ms (< 4000)"; fi
 		c=$(lconf blackhole-then-alive ldap_uri="ldap://127.0.0.1:$hp $LDAP_URI" ldap_timeout=2s)
 		lcheck "$c" alice
-		check_eq "blackhole first: the deadline covers all URIs" "rc=directory unavailable" "$LC_rc"
+		check_eq "blackhole first: the deadline covers all URIs" "rc=unavailable" "$LC_rc"
 		c=$(lconf blackhole-tls ldap_uri="ldaps://127.0.0.1:$hp" ldap_ca_file="$LDAP_CA" \
 			ldap_timeout=2s)
 		t0=$(date +%s%N)
 		lcheck "$c" alice
 		ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-		check_eq "blackhole ldaps server: unavailable" "rc=directory unavailable" "$LC_rc"
+		check_eq "blackhole ldaps server: unavailable" "rc=unavailable" "$LC_rc"
 		if [ "$ms" -lt 4000 ]; then pass "blackhole ldaps server: gave up in ${ms} ms (< 4000)"
 		else fail "blackhole ldaps server: gave up in ${ms} ms (< 4000)"; fi
 	else
@@ -177,35 +177,40 @@ else
 	kill "$bh" 2>/dev/null; wait "$bh" 2>/dev/null
 
 	# --- service account ------------------------------------------------------
-	c=$(lconf bind ldap_bind_dn="$LDAP_READER_DN" ldap_bind_password_file="$LDAP_READER_PWFILE")
+	c=$(lconf bind ldap_starttls=yes ldap_ca_file="$LDAP_CA" ldap_bind_dn="$LDAP_READER_DN" ldap_bind_password_file="$LDAP_READER_PWFILE")
 	lcheck "$c" alice
 	check_eq "service bind: accepted" "rc=accepted" "$LC_rc"
 	check_eq "service bind: groups" "groups=devs staff" "$LC_groups"
 	check_nomatch "service bind: password never logged" "reader-secret" "$LC_OUT$LC_ERR"
 	wrongpw="$T/ldap/wrong.pw"
 	(umask 077 && printf 'not-the-password\n' > "$wrongpw")
-	c=$(lconf bind-wrong ldap_bind_dn="$LDAP_READER_DN" ldap_bind_password_file="$wrongpw")
+	c=$(lconf bind-wrong ldap_starttls=yes ldap_ca_file="$LDAP_CA" ldap_bind_dn="$LDAP_READER_DN" ldap_bind_password_file="$wrongpw")
 	lcheck "$c" alice
-	check_eq "service bind, wrong password: unavailable" "rc=directory unavailable" "$LC_rc"
+	check_eq "service bind, wrong password: unavailable" "rc=unavailable" "$LC_rc"
 	check_match "service bind, wrong password: logged" "Invalid credentials" "$LC_ERR"
 	check_nomatch "service bind, wrong password: never logged" "not-the-password" "$LC_OUT$LC_ERR"
 	openpw="$T/ldap/open.pw"
 	printf 'reader-secret\n' > "$openpw"; chmod 644 "$openpw"
-	c=$(lconf bind-open ldap_bind_dn="$LDAP_READER_DN" ldap_bind_password_file="$openpw")
+	c=$(lconf bind-open ldap_starttls=yes ldap_ca_file="$LDAP_CA" ldap_bind_dn="$LDAP_READER_DN" ldap_bind_password_file="$openpw")
 	lcheck "$c" alice
 	check_eq "service bind, password file 0644: configuration error" \
-		"rc=configuration error" "$LC_rc"
-	c=$(lconf bind-missing ldap_bind_dn="$LDAP_READER_DN" \
+		"rc=config_error" "$LC_rc"
+	c=$(lconf bind-clear ldap_bind_dn="$LDAP_READER_DN" ldap_bind_password_file="$LDAP_READER_PWFILE")
+	lcheck "$c" alice
+	check_eq "service bind over ldap:// without StartTLS: configuration error" \
+		"rc=config_error" "$LC_rc"
+	check_match "service bind in clear text: reason logged" "would send the bind password in clear text" "$LC_ERR"
+	c=$(lconf bind-missing ldap_starttls=yes ldap_ca_file="$LDAP_CA" ldap_bind_dn="$LDAP_READER_DN" \
 		ldap_bind_password_file="$T/ldap/no-such.pw")
 	lcheck "$c" alice
 	check_eq "service bind, missing password file: configuration error" \
-		"rc=configuration error" "$LC_rc"
+		"rc=config_error" "$LC_rc"
 
 	# --- no leaks -------------------------------------------------------------
 	if command -v valgrind >/dev/null 2>&1; then
 		c=$(lconf valgrind ldap_uri="ldap://127.0.0.1:$dead $LDAPS_URI" ldap_ca_file="$LDAP_CA" \
 			ldap_group_mode=member ldap_group_base="$GROUP_BASE" ldap_nested_groups=yes \
-			ldap_bind_dn="$LDAP_READER_DN" ldap_bind_password_file="$LDAP_READER_PWFILE" \
+			ldap_starttls=yes ldap_ca_file="$LDAP_CA" ldap_bind_dn="$LDAP_READER_DN" ldap_bind_password_file="$LDAP_READER_PWFILE" \
 			ldap_disabled_filter="(employeeType=disabled)")
 		vg="$T/ldap/valgrind.log"
 		out=$(valgrind --leak-check=full --error-exitcode=99 \

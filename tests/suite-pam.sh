@@ -314,6 +314,7 @@ printf 'auth required %s config=%s\naccount required %s config=%s allow_groups=d
 	"$MOD" "$P/main.conf" "$MOD" "$P/main.conf" > "$P/svc/acctdevs"
 pamcase "account: alice in devs permitted" acctdevs alice "$P/tok/alice" PAM_SUCCESS PAM_SUCCESS
 pamcase "account: frank not in devs gets PAM_PERM_DENIED" acctdevs frank "$P/tok/frank" PAM_SUCCESS PAM_PERM_DENIED
+check_match "account: decision logged" "account: user=frank rhost=- result=denied reason=not a member of any allowed group" "$(cat "$LASTLOG")"
 svc argdeny main deny_groups=devs,banned
 pamcase "deny_groups= on the PAM line overrides the file" argdeny alice "$P/tok/alice" PAM_AUTH_ERR
 svc argallow main allow_groups=devs
@@ -364,12 +365,15 @@ conf starttls 'ldap_starttls = yes' "ldap_ca_file = $LDAP_CA"; svc starttls star
 pamcase "StartTLS with the right CA: accepted" starttls alice "$P/tok/alice" PAM_SUCCESS
 conf stlswrong 'ldap_starttls = yes' "ldap_ca_file = $LDAP_WRONG_CA"; svc stlswrong stlswrong
 pamcase "StartTLS with the wrong CA: PAM_AUTHINFO_UNAVAIL" stlswrong alice "$P/tok/alice" PAM_AUTHINFO_UNAVAIL
-conf bind "ldap_bind_dn = $LDAP_READER_DN" "ldap_bind_password_file = $LDAP_READER_PWFILE"; svc bind bind
+conf bind 'ldap_starttls = yes' "ldap_ca_file = $LDAP_CA" "ldap_bind_dn = $LDAP_READER_DN" "ldap_bind_password_file = $LDAP_READER_PWFILE"; svc bind bind
 pamcase "service bind with the right password: accepted" bind alice "$P/tok/alice" PAM_SUCCESS
 printf 'not-the-password\n' > "$P/wrongpw"; chmod 600 "$P/wrongpw"
-conf wrongbind "ldap_bind_dn = $LDAP_READER_DN" "ldap_bind_password_file = $P/wrongpw"; svc wrongbind wrongbind
+conf wrongbind 'ldap_starttls = yes' "ldap_ca_file = $LDAP_CA" "ldap_bind_dn = $LDAP_READER_DN" "ldap_bind_password_file = $P/wrongpw"; svc wrongbind wrongbind
 pamcase "service bind with a wrong password: PAM_AUTHINFO_UNAVAIL" wrongbind alice "$P/tok/alice" PAM_AUTHINFO_UNAVAIL
 check_nomatch "wrong bind: the password is not logged" "not-the-password" "$(cat "$LASTLOG")"
+conf clearbind "ldap_bind_dn = $LDAP_READER_DN" "ldap_bind_password_file = $LDAP_READER_PWFILE"; svc clearbind clearbind
+pamcase "service bind over ldap:// without StartTLS: refused as a configuration error" clearbind alice "$P/tok/alice" PAM_AUTHINFO_UNAVAIL
+check_match "clear-text bind: reason logged" "would send the bind password in clear text" "$(cat "$LASTLOG")"
 
 # ---------------------------------------------------------------- valgrind over the PAM path
 [ -n "${SANITIZED:-}" ] || {
@@ -377,10 +381,11 @@ VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=de
 	--show-leak-kinds=definite --keep-debuginfo=yes --suppressions="$S/tests/valgrind.supp")
 for case in "main alice alice PAM_SUCCESS" "main alice evil PAM_AUTH_ERR" "main bob bob PAM_AUTH_ERR" \
 	"main zed zed PAM_USER_UNKNOWN" "down alice alice PAM_AUTHINFO_UNAVAIL" "main alice huge PAM_AUTH_ERR" \
+	"acctdevs frank frank PAM_SUCCESS PAM_PERM_DENIED" "bind alice alice PAM_SUCCESS" \
 	"unknownkey alice alice PAM_AUTHINFO_UNAVAIL" "ldaps alice alice PAM_SUCCESS"; do
 	set -- $case
 	env LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$P/svc" \
-		PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 "${VG[@]}" "$B/tests/pamcheck" "$1" "$2" "$P/tok/$3" "$4" \
+		PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 "${VG[@]}" "$B/tests/pamcheck" "$1" "$2" "$P/tok/$3" "$4" ${5:-} \
 		> "$P/vg.out" 2> "$P/vg.err"
 	rc=$?
 	if [ "$rc" -eq 0 ]; then pass "valgrind: $1/$2/$3 clean ($4)"
