@@ -408,6 +408,25 @@ check_eq "daemon fd count back to baseline ($base_fds)" "$base_fds" "$(mint_fdco
 mint_stop_daemon; rc=$?
 check_eq "SIGTERM: clean exit 0" 0 "$rc"
 
+# ---- service bind: the password is read as root, before the drop ---------
+cp "$MINT_D/etc/dbnl-pat.conf" "$MINT_D/etc/plain.conf"
+mint_conf "$MINT_D/etc/dbnl-pat.conf" "$MINT_D/etc/signing.key" "ldap_starttls = yes" \
+	"ldap_ca_file = $LDAP_CA" "ldap_bind_dn = $LDAP_READER_DN" \
+	"ldap_bind_password_file = $LDAP_READER_PWFILE"
+check_eq "service bind: the password file is root's, 0600" "root 600" \
+	"$(stat -c '%U %a' "$LDAP_READER_PWFILE")"
+if mint_start_daemon; then
+	mint_as alice "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint > "$MINT_D/tok/bound" 2>/dev/null
+	check_eq "service bind: alice mints through a bound lookup (daemon no longer root)" \
+		"0 alice" "$? $(mint_claim "$MINT_D/tok/bound" sub)"
+	mint_stop_daemon
+else
+	fail "service bind: daemon starts" "$(tail -3 "$MINT_D/daemon.log")"
+fi
+check_nomatch "service bind: the password never reaches the log" "reader-secret" \
+	"$(cat "$MINT_D/daemon.log")"
+cp "$MINT_D/etc/plain.conf" "$MINT_D/etc/dbnl-pat.conf"
+
 # ---- systemd socket activation -------------------------------------------
 if command -v systemd-socket-activate >/dev/null 2>&1; then
 	systemd-socket-activate -l "$MINT_D/run/act.sock" \
