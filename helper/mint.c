@@ -143,30 +143,18 @@ enum dbnl_rc mint_signer_load(struct mint_signer *s, const char *path, uid_t own
 		snprintf(why, whylen, "signing key %s: larger than %d bytes", path, MINT_KEY_MAX);
 		goto out;
 	}
-	buf = malloc(MINT_KEY_MAX + 1);
-	if (buf == NULL) {
-		snprintf(why, whylen, "out of memory");
-		rc = DBNL_NOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + got, MINT_KEY_MAX + 1 - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			snprintf(why, whylen, "signing key %s: read: %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-		if (got > MINT_KEY_MAX) {
+	rc = dbnl_read_all(fd, MINT_KEY_MAX, &buf, &got);
+	if (rc != DBNL_OK) {
+		if (rc == DBNL_NOMEM)
+			snprintf(why, whylen, "out of memory");
+		else if (errno == EFBIG)
 			snprintf(why, whylen, "signing key %s: larger than %d bytes", path,
 				 MINT_KEY_MAX);
-			goto out;
-		}
+		else
+			snprintf(why, whylen, "signing key %s: read: %s", path, strerror(errno));
+		goto out;
 	}
+	rc = DBNL_CONFIG;
 	bio = BIO_new_mem_buf(buf, (int)got);
 	if (bio != NULL)
 		s->pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);

@@ -75,6 +75,9 @@ int dbnl_strlist_copy(struct dbnl_strlist *dst, const struct dbnl_strlist *src) 
  */
 enum dbnl_rc dbnl_read_trusted(const char *path, uid_t owner, int flags, size_t max,
 			       char **out, size_t *len, char *why, size_t whylen) DBNL_INTERNAL;
+/* Read all of FD, at most MAX bytes (errno EFBIG beyond), into a malloc'd
+ * NUL-terminated buffer of MAX + 1 bytes; wipe it if secret. */
+enum dbnl_rc dbnl_read_all(int fd, size_t max, char **out, size_t *len) DBNL_INTERNAL;
 /* The same checks for a directory (fd is returned open, O_DIRECTORY). */
 int dbnl_open_trusted_dir(const char *path, uid_t owner, char *why, size_t whylen) DBNL_INTERNAL;
 

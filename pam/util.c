@@ -125,6 +125,40 @@ int dbnl_strlist_copy(struct dbnl_strlist *dst, const struct dbnl_strlist *src)
 	return 0;
 }
 
+enum dbnl_rc dbnl_read_all(int fd, size_t max, char **out, size_t *len)
+{
+	char *buf = malloc(max + 1);
+	size_t got = 0;
+
+	*out = NULL;
+	*len = 0;
+	if (buf == NULL)
+		return DBNL_NOMEM;
+	for (;;) {
+		ssize_t r = read(fd, buf + got, max + 1 - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (got > max) {
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	return DBNL_OK;
+fail:
+	dbnl_wipe(buf, max + 1);
+	free(buf);
+	return DBNL_CONFIG;
+}
+
 static int owner_ok(uid_t file_owner, uid_t owner)
 {
 	return file_owner == 0 || file_owner == owner;
@@ -175,40 +209,24 @@ enum dbnl_rc dbnl_read_trusted(const char *path, uid_t owner, int flags, size_t 
 		snprintf(why, whylen, "%s: larger than %zu bytes", path, max);
 		goto out;
 	}
-	buf = malloc(max + 1);
-	if (buf == NULL) {
+	rc = dbnl_read_all(fd, max, &buf, &got);
+	if (rc == DBNL_NOMEM) {
 		snprintf(why, whylen, "out of memory");
-		rc = DBNL_NOMEM;
 		goto out;
 	}
-	for (;;) {
-		ssize_t r = read(fd, buf + got, max + 1 - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			snprintf(why, whylen, "%s: read: %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-		if (got > max) {
+	if (rc != DBNL_OK) {
+		if (errno == EFBIG)
 			snprintf(why, whylen, "%s: larger than %zu bytes", path, max);
-			goto out;
-		}
+		else
+			snprintf(why, whylen, "%s: read: %s", path, strerror(errno));
+		rc = DBNL_CONFIG;
+		goto out;
 	}
-	buf[got] = '\0';
 	*out = buf;
-	buf = NULL;
 	if (len != NULL)
 		*len = got;
 	rc = DBNL_OK;
 out:
-	if (buf != NULL) {
-		dbnl_wipe(buf, max + 1);
-		free(buf);
-	}
 	close(fd);
 	return rc;
 }
