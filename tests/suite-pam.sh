@@ -118,6 +118,25 @@ pamcase "no nbf, no jti (foreign JOSE token) accepted" main alice "$P/tok/nonbf"
 tok realnum ES256 es256 "$K1" "{\"iss\":\"$ISS\",\"sub\":\"alice\",\"aud\":\"dbnl-pat\",\"iat\":$NOW.5,\"exp\":$((NOW + 60)).25}"
 pamcase "NumericDate with a fraction accepted" main alice "$P/tok/realnum" PAM_SUCCESS
 
+# Tokens from a standard JOSE library (PyJWT, Debian's python3-jwt) verify too.
+pyjwt() { # NAME ALG KEYFILE KID USER
+	/usr/bin/python3 - "$@" "$ISS" "$NOW" > "$P/tok/$1" <<'PY'
+import sys, jwt
+name, alg, keyfile, kid, user, iss, now = sys.argv[1:8]
+now = int(now)
+key = open(keyfile).read()
+print(jwt.encode({"iss": iss, "sub": user, "aud": "dbnl-pat", "iat": now, "nbf": now,
+                  "exp": now + 3600, "jti": "pyjwt-" + alg}, key, algorithm=alg,
+                 headers={"kid": kid}))
+PY
+}
+pyjwt py256 ES256 "$P/es256.key" "$K1" alice
+pamcase "interop: ES256 token signed by PyJWT" main alice "$P/tok/py256" PAM_SUCCESS
+pyjwt pyrs RS256 "$P/rs256.key" "$K2" alice
+pamcase "interop: RS256 token signed by PyJWT" main alice "$P/tok/pyrs" PAM_SUCCESS
+pyjwt py384 ES384 "$P/es384.key" "$K3" alice
+pamcase "interop: ES384 token signed by PyJWT, key from JWKS" main alice "$P/tok/py384" PAM_SUCCESS
+
 # ---------------------------------------------------------------- claim failures
 c_base="\"iss\":\"$ISS\",\"sub\":\"alice\",\"aud\":\"dbnl-pat\""
 claimfail() { # NAME CLAIMS-JSON
