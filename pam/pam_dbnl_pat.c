@@ -196,16 +196,20 @@ PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	return pr;
 }
 
+/*
+ * No credentials to set. PAM_SUCCESS for every caller: sshd's keyboard-
+ * interactive method runs authentication in a child process, so this handle
+ * may not hold the module data of the login it authenticated, and a
+ * PAM_IGNORE from the only auth module turns pam_setcred into
+ * PAM_PERM_DENIED. setcred is only called after the auth stack succeeded.
+ */
 PAM_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	const void *data = NULL;
-
+	(void)pamh;
 	(void)flags;
 	(void)argc;
 	(void)argv;
-	if (pam_get_data(pamh, DATA_AUTHED, &data) == PAM_SUCCESS && data != NULL)
-		return PAM_SUCCESS;
-	return PAM_IGNORE;
+	return PAM_SUCCESS;
 }
 
 /* Re-apply this line's group policy to the groups resolved at authentication. */
