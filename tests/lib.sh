@@ -70,6 +70,19 @@ wait_port() {
 	return 1
 }
 
+# stop_pid PID: TERM, wait up to 5 s, then KILL. Only processes a test started.
+stop_pid() {
+	local i
+	kill "$1" 2>/dev/null || return 0
+	for i in $(seq 1 100); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
 # Cleanup hooks run at exit, last registered first.
 CLEANUPS=()
 on_exit() { CLEANUPS=("$*" "${CLEANUPS[@]}"); }

@@ -110,15 +110,8 @@ ldap_admin_modify() {
 }
 
 slapd_stop() {
-	local i
 	[ -n "$SLAPD_PID" ] || return 0
-	kill "$SLAPD_PID" 2>/dev/null
-	for i in $(seq 1 100); do
-		kill -0 "$SLAPD_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -9 "$SLAPD_PID" 2>/dev/null
-	wait "$SLAPD_PID" 2>/dev/null
+	stop_pid "$SLAPD_PID"
 	SLAPD_PID=
 	unset LDAP_URI LDAPS_URI LDAP_PORT LDAPS_PORT
 	return 0

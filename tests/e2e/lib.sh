@@ -84,27 +84,14 @@ LogLevel VERBOSE
 CONF
 		"$d/bin/$svc" -D -e -f "$d/$svc.conf" 2>>"$d/$svc.log" &
 		E2E_SSHD_PID=$!
-		on_exit "e2e_kill $E2E_SSHD_PID"
+		on_exit "stop_pid $E2E_SSHD_PID"
 		if wait_port "$port" 10 && kill -0 "$E2E_SSHD_PID" 2>/dev/null; then
 			E2E_SSHD_PORT=$port
 			return 0
 		fi
-		e2e_kill "$E2E_SSHD_PID"
+		stop_pid "$E2E_SSHD_PID"
 	done
 	return 1
-}
-
-# e2e_kill PID: TERM, wait up to 5 s, then KILL. Only processes we started.
-e2e_kill() {
-	local i
-	kill "$1" 2>/dev/null || return 0
-	for i in $(seq 1 100); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
 }
 
 # e2e_ssh PORT METHOD USER SECRETFILE [CMD]: one non-interactive login with
@@ -128,7 +115,7 @@ e2e_mintd_start() {
 	local i
 	"$B/dbnl-patd" -c "$1" -f 2>>"$3" &
 	E2E_MINT_PID=$!
-	on_exit "e2e_kill $E2E_MINT_PID; rm -f '$2'"
+	on_exit "stop_pid $E2E_MINT_PID; rm -f '$2'"
 	for i in $(seq 1 100); do
 		[ -S "$2" ] && return 0
 		kill -0 "$E2E_MINT_PID" 2>/dev/null || return 1
