@@ -6,7 +6,7 @@ PKGS="build-essential autoconf autoconf-archive automake libtool pkg-config make
  libpam0g-dev libpam-modules libpam-runtime libssl-dev openssl libjwt-dev libjansson-dev
  libldap2-dev ldap-utils slapd libcmocka-dev libpam-wrapper libpamtest0-dev
  mandoc valgrind openssh-server openssh-client sshpass sudo expect libcap2-bin procps
- passwd login util-linux ca-certificates clang libclang-rt-14-dev perl systemd python3 python3-jwt python3-cryptography"
+ passwd login util-linux bsdutils iproute2 ca-certificates clang libclang-rt-14-dev perl systemd python3 python3-jwt python3-cryptography"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -149,6 +149,17 @@ mint() {
 }
 mint alice "$E/tok/alice"; check_eq "e2e: alice mints a token (dbnl-pat mint)" 0 "$?"
 mint frank "$E/tok/frank"; check_eq "e2e: frank mints a token" 0 "$?"
+# On a terminal (script(1) gives dbnl-pat a pty for stdout): the token line on
+# stdout, and one hint line on stderr.
+script -q -e -c "runuser -u alice -- $PAT -c $CONF mint 2>$E/tok/tty.err" /dev/null \
+	> "$E/tok/tty.out" < /dev/null; rc=$?
+check_eq "e2e: mint on a terminal exits 0" 0 "$rc"
+check_eq "e2e: mint on a terminal prints one token line" "1 yes" \
+	"$(tr -d '\r' < "$E/tok/tty.out" | grep -c .) $(tr -d '\r' < "$E/tok/tty.out" |
+		grep -Eq '^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' && echo yes)"
+check_eq "e2e: mint on a terminal adds the paste hint on stderr" \
+	"dbnl-pat: paste this token at the password prompt (ssh, sudo, su); it is shown only once and cannot be recovered" \
+	"$(cat "$E/tok/tty.err")"
 out=$(runuser -u bob -- "$PAT" -c "$CONF" mint 2>&1); rc=$?
 check_eq "e2e: mint refuses bob (deny_groups = banned)" \
 	"1 dbnl-pat mint: refused (denied): may not mint: member of denied group 'banned'" "$rc $out"
