@@ -412,6 +412,15 @@ static void worker(struct daemon *d, struct conn *cn)
 		target = "?";
 		goto done;
 	}
+	/* A name that does not fit, or that the mint would not accept, is refused:
+	 * a truncated name would be somebody else's. */
+	if (strlen(pw.pw_name) >= sizeof(caller) || !mint_username_ok(pw.pw_name)) {
+		o.code = PROTO_E_UNKNOWN_USER;
+		snprintf(o.why, sizeof(o.why), "uid %u has a user name the mint does not accept",
+			 (unsigned)cn->uid);
+		target = "?";
+		goto done;
+	}
 	snprintf(caller, sizeof(caller), "%s", pw.pw_name);
 	target = cn->req.user[0] ? cn->req.user : caller;
 	if (cn->req.user[0] && strcmp(cn->req.user, caller) != 0) {
@@ -551,24 +560,36 @@ static int startup_fail(struct daemon *d, const char *fmt, ...)
 	return -1;
 }
 
-/* systemd socket activation: exactly one listening Unix stream socket at fd 3. */
-static int activated_socket(struct daemon *d)
+/* Does systemd hand us exactly one socket (LISTEN_PID is us, LISTEN_FDS is 1)?
+ * One strict parse, used both to spare fd 3 at start-up and to take it. */
+static int activation_offered(void)
 {
 	const char *pid_s = getenv("LISTEN_PID"), *fds_s = getenv("LISTEN_FDS");
-	int type = 0, fam = 0, listening = 0;
-	socklen_t l = sizeof(int);
 	char *end;
 	long pid;
 
-	if (pid_s == NULL || fds_s == NULL)
-		return -1;
+	if (pid_s == NULL || fds_s == NULL || pid_s[0] == '\0')
+		return 0;
+	errno = 0;
 	pid = strtol(pid_s, &end, 10);
+	if (errno != 0 || *end != '\0' || pid != (long)getpid())
+		return 0;
+	return strcmp(fds_s, "1") == 0 ? 1 : -1;
+}
+
+/* systemd socket activation: exactly one listening Unix stream socket at fd 3. */
+static int activated_socket(struct daemon *d)
+{
+	int offered = activation_offered();
+	int type = 0, fam = 0, listening = 0;
+	socklen_t l = sizeof(int);
+
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-	if (*end != '\0' || pid != (long)getpid())
+	if (offered == 0)
 		return -1;
-	if (strcmp(fds_s, "1") != 0)
+	if (offered < 0)
 		return -2;
 	if (getsockopt(3, SOL_SOCKET, SO_TYPE, &type, &l) != 0 || type != SOCK_STREAM ||
 	    getsockopt(3, SOL_SOCKET, SO_DOMAIN, &fam, &l) != 0 || fam != AF_UNIX ||
@@ -594,15 +615,30 @@ static int make_socket(struct daemon *d)
 	slash = strrchr(dir, '/');
 	if (slash != NULL && slash != dir) {
 		*slash = '\0';
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		if (mkdir(dir, 0755) == 0) {
+			/* umask(077) is in force: every user must reach the socket */
+			if (chmod(dir, 0755) != 0)
+				return startup_fail(d, "cannot chmod %s: %s", dir, strerror(errno));
+		} else if (errno != EEXIST) {
 			return startup_fail(d, "cannot create %s: %s", dir, strerror(errno));
-	}
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return startup_fail(d, "%s exists and is not a socket", path);
-		unlink(path); /* stale, from an earlier run */
+		}
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		int probe;
+
+		if (!S_ISSOCK(st.st_mode))
+			return startup_fail(d, "%s exists and is not a socket", path);
+		/* A live daemon answers a connect: do not steal its socket. */
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(probe);
+			return startup_fail(d, "another dbnl-patd is listening on %s", path);
+		}
+		if (probe >= 0)
+			close(probe);
+		unlink(path); /* stale, from an earlier run */
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return startup_fail(d, "socket: %s", strerror(errno));
@@ -659,25 +695,43 @@ static void daemonize(void)
 }
 
 /*
- * The bind password file is root's (0600); the lookups run after root is
- * dropped, so read it now and keep it only in memory (wiped at exit).
+ * The bind password, read once at start-up and kept only in memory (wiped
+ * at exit): the lookups run as service_user, which cannot read a root file.
+ * Started as root: ldap_bind_password_file (root's, no group/other bits).
+ * Started by systemd as service_user: the credential "ldap-bind-password"
+ * (LoadCredential=), which systemd copies from the root-only file into a
+ * directory only this service can read.
  */
-static int preload_bind_password(struct daemon *d)
+#define BIND_CREDENTIAL "ldap-bind-password"
+static int preload_bind_password(struct daemon *d, int as_root)
 {
 	struct dbnl_conf *c = &d->conf;
-	char why[512] = "", *pw = NULL;
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	char why[512] = "", path[4096], *pw = NULL;
 	size_t len = 0;
 
-	if (c->ldap_bind_password_file == NULL)
+	if (c->ldap_bind_dn == NULL || c->ldap_bind_password_file == NULL)
 		return 0;
-	if (dbnl_read_trusted(c->ldap_bind_password_file, 0, DBNL_F_PRIVATE, 4096, &pw, &len, why,
+	if (as_root) {
+		snprintf(path, sizeof(path), "%s", c->ldap_bind_password_file);
+	} else if (creds != NULL && creds[0] == '/' &&
+		   (size_t)snprintf(path, sizeof(path), "%s/%s", creds, BIND_CREDENTIAL) <
+			   sizeof(path)) {
+		/* systemd made it: owned by us, 0400 */
+	} else {
+		return startup_fail(d,
+				    "ldap_bind_dn needs the bind password: start dbnl-patd as root, or "
+				    "give it LoadCredential=%s:%s (see dbnl-patd(8))",
+				    BIND_CREDENTIAL, c->ldap_bind_password_file);
+	}
+	if (dbnl_read_trusted(path, as_root ? 0 : geteuid(), DBNL_F_PRIVATE, 4096, &pw, &len, why,
 			      sizeof(why)) != DBNL_OK)
-		return startup_fail(d, "ldap_bind_password_file: %s", why);
+		return startup_fail(d, "bind password: %s", why);
 	while (len > 0 && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
 		pw[--len] = '\0';
 	if (len == 0) {
 		dbnl_free_secret(pw);
-		return startup_fail(d, "ldap_bind_password_file %s is empty", c->ldap_bind_password_file);
+		return startup_fail(d, "bind password file %s is empty", path);
 	}
 	c->ldap_bind_password = pw;
 	return 0;
@@ -724,7 +778,7 @@ static int start(struct daemon *d, const char *config, int foreground)
 		d->listen_fd = make_socket(d);
 	if (d->listen_fd < 0)
 		return -1;
-	if (as_root && c->ldap_bind_dn != NULL && preload_bind_password(d) != 0)
+	if (preload_bind_password(d, as_root) != 0)
 		return -1;
 	if (as_root && drop_root(d, uid, gid) != 0)
 		return -1;
@@ -886,13 +940,7 @@ int main(int argc, char **argv)
 	}
 	{
 		/* Close what we inherited, except a socket systemd hands over at fd 3. */
-		const char *lp = getenv("LISTEN_PID"), *lf = getenv("LISTEN_FDS");
-		unsigned first = 3;
-
-		if (lp != NULL && lf != NULL && strtol(lp, NULL, 10) == (long)getpid() &&
-		    strcmp(lf, "1") == 0)
-			first = 4;
-		close_range(first, ~0U, 0);
+		close_range(activation_offered() == 1 ? 4 : 3, ~0U, 0);
 	}
 	d.lg.prog = "dbnl-patd";
 	d.lg.debug = debug;

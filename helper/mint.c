@@ -24,12 +24,11 @@
 
 #include "mint.h"
 
-/* Every directory above PATH: owned by root or OWNER, not group/other writable unless sticky. */
-static int dirs_ok(const char *path, uid_t owner, const char *owner_name, char *why,
-		   size_t whylen)
+/* The directory holding PATH and all above it (dbnl_dirs_secure). */
+static int dirs_ok(const char *path, uid_t owner, char *why, size_t whylen)
 {
-	char *copy = strdup(path), *real = NULL, *slash;
-	int ret = -1;
+	char *copy = strdup(path), *slash, reason[512];
+	int ret;
 
 	if (copy == NULL) {
 		snprintf(why, whylen, "signing key %s: out of memory", path);
@@ -40,48 +39,9 @@ static int dirs_ok(const char *path, uid_t owner, const char *owner_name, char *
 		slash[1] = '\0';
 	else if (slash != NULL)
 		*slash = '\0';
-	else {
-		free(copy);
-		copy = strdup(".");
-		if (copy == NULL)
-			return -1;
-	}
-	real = realpath(copy, NULL);
-	if (real == NULL) {
-		snprintf(why, whylen, "signing key %s: cannot resolve directory %s: %s", path, copy,
-			 strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		struct stat st;
-
-		if (lstat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
-			snprintf(why, whylen, "signing key %s: %s is not a directory", path, real);
-			goto out;
-		}
-		if (st.st_uid != 0 && st.st_uid != owner) {
-			snprintf(why, whylen,
-				 "signing key %s: directory %s is owned by uid %u, must be root or %s",
-				 path, real, (unsigned)st.st_uid, owner_name);
-			goto out;
-		}
-		if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)) {
-			snprintf(why, whylen,
-				 "signing key %s: directory %s is writable by group or other", path,
-				 real);
-			goto out;
-		}
-		if (strcmp(real, "/") == 0)
-			break;
-		slash = strrchr(real, '/');
-		if (slash == real)
-			slash[1] = '\0';
-		else
-			*slash = '\0';
-	}
-	ret = 0;
-out:
-	free(real);
+	ret = dbnl_dirs_secure(slash != NULL ? copy : ".", owner, reason, sizeof(reason));
+	if (ret != 0)
+		snprintf(why, whylen, "signing key %s: %s", path, reason);
 	free(copy);
 	return ret;
 }
@@ -137,7 +97,7 @@ enum dbnl_rc mint_signer_load(struct mint_signer *s, const char *path, uid_t own
 			 path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
-	if (dirs_ok(path, owner, owner_name, why, whylen) != 0)
+	if (dirs_ok(path, owner, why, whylen) != 0)
 		goto out;
 	if (st.st_size > MINT_KEY_MAX) {
 		snprintf(why, whylen, "signing key %s: larger than %d bytes", path, MINT_KEY_MAX);
@@ -262,6 +222,7 @@ static char *sign_es256(EVP_PKEY *pk, const char *in, size_t inlen)
 out:
 	ECDSA_SIG_free(es);
 	free(der);
+	dbnl_wipe(raw, sizeof(raw));
 	EVP_MD_CTX_free(md);
 	return out;
 }
@@ -288,11 +249,21 @@ enum dbnl_rc mint_token(const struct mint_signer *s, const struct mint_req *r, c
 		       (json_int_t)(r->now + r->ttl), "jti", id != NULL ? id : "");
 	if (id == NULL || hdr == NULL || cl == NULL)
 		goto out;
+	/* Never overwrite a claim already set: the user claim is one of ours. */
 	if (r->user_claim != NULL && strcmp(r->user_claim, "sub") != 0 &&
-	    json_object_set_new(cl, r->user_claim, json_string(r->sub)) != 0)
+	    (json_object_get(cl, r->user_claim) != NULL ||
+	     json_object_set_new(cl, r->user_claim, json_string(r->sub)) != 0)) {
+		snprintf(why, whylen, "user_claim '%s' collides with a fixed claim", r->user_claim);
+		rc = DBNL_CONFIG;
 		goto out;
-	if (r->name != NULL && json_object_set_new(cl, "name", json_string(r->name)) != 0)
+	}
+	if (r->name != NULL &&
+	    (json_object_get(cl, "name") != NULL ||
+	     json_object_set_new(cl, "name", json_string(r->name)) != 0)) {
+		snprintf(why, whylen, "the name label collides with the user claim");
+		rc = DBNL_CONFIG;
 		goto out;
+	}
 	h64 = b64_json(hdr);
 	c64 = b64_json(cl);
 	if (h64 == NULL || c64 == NULL)

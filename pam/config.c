@@ -248,6 +248,11 @@ int dbnl_conf_set(struct dbnl_conf *c, const char *name, const char *value, int 
 			snprintf(why, whylen, "'%s' must be an absolute path", name);
 			return -1;
 		}
+		if (value[1] != '\0' && value[strlen(value) - 1] == '/') {
+			/* "dir/" would let O_NOFOLLOW follow a symbolic link */
+			snprintf(why, whylen, "'%s' must not end in '/'", name);
+			return -1;
+		}
 		return set_str((char **)(base + o->off), value);
 	case T_FILTER:
 		if (value[0] == '\0' && strcmp(name, "ldap_user_filter") == 0) {
@@ -478,6 +483,21 @@ enum dbnl_rc dbnl_conf_finish(struct dbnl_conf *c, const struct dbnl_logger *lg)
 					 "%s: ldap_bind_dn over %s without ldap_starttls would send the "
 					 "bind password in clear text",
 					 p, c->ldap_uri.v[i]);
+				return DBNL_CONFIG;
+			}
+		}
+	}
+	{
+		/* The user claim must be one the mint sets to the user and nothing else
+		 * sets: "name" is the caller's free label, the rest are fixed claims. */
+		static const char *const reserved[] = { "iss", "aud", "iat", "nbf", "exp",
+							"jti", "name" };
+
+		for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+			if (strcmp(c->user_claim, reserved[i]) == 0) {
+				dbnl_log(lg, LOG_ERR,
+					 "%s: user_claim must not be '%s' (a claim that does not name the user)",
+					 p, reserved[i]);
 				return DBNL_CONFIG;
 			}
 		}

@@ -75,11 +75,19 @@ int dbnl_strlist_copy(struct dbnl_strlist *dst, const struct dbnl_strlist *src) 
  */
 enum dbnl_rc dbnl_read_trusted(const char *path, uid_t owner, int flags, size_t max,
 			       char **out, size_t *len, char *why, size_t whylen) DBNL_INTERNAL;
+/* The same, for NAME relative to the open directory DIRFD (AT_FDCWD: NAME is a
+ * path); PATH names the file in messages. */
+enum dbnl_rc dbnl_read_trusted_at(int dirfd, const char *name, const char *path, uid_t owner,
+				  int flags, size_t max, char **out, size_t *len, char *why,
+				  size_t whylen) DBNL_INTERNAL;
 /* Read all of FD, at most MAX bytes (errno EFBIG beyond), into a malloc'd
  * NUL-terminated buffer of MAX + 1 bytes; wipe it if secret. */
 enum dbnl_rc dbnl_read_all(int fd, size_t max, char **out, size_t *len) DBNL_INTERNAL;
 /* The same checks for a directory (fd is returned open, O_DIRECTORY). */
 int dbnl_open_trusted_dir(const char *path, uid_t owner, char *why, size_t whylen) DBNL_INTERNAL;
+/* DIR and every directory above it (resolved): owned by root or OWNER, not
+ * writable by group or other unless sticky (like /tmp). 0 if so. */
+int dbnl_dirs_secure(const char *dir, uid_t owner, char *why, size_t whylen) DBNL_INTERNAL;
 
 /* base64url without padding; canonical check on decode. */
 char *dbnl_b64url_encode(const unsigned char *in, size_t len) DBNL_INTERNAL;

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
@@ -65,9 +66,19 @@ static unsigned key_algs(EVP_PKEY *pkey, char *why, size_t whylen)
 	}
 	if (EVP_PKEY_is_a(pkey, "RSA")) {
 		int bits = EVP_PKEY_get_bits(pkey);
+		BIGNUM *e = NULL;
+		int e_ok;
 
 		if (bits < 2048) {
 			snprintf(why, whylen, "RSA key of %d bits (at least 2048 required)", bits);
+			return 0;
+		}
+		/* e = 1 (or any even or tiny e) makes signatures forgeable by anyone. */
+		e_ok = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) == 1 &&
+		       BN_is_odd(e) && BN_num_bits(e) > 16;
+		BN_free(e);
+		if (!e_ok) {
+			snprintf(why, whylen, "RSA key with a public exponent that is even or below 65537");
 			return 0;
 		}
 		return DBNL_ALG_RS256 | DBNL_ALG_RS384 | DBNL_ALG_RS512;
@@ -384,7 +395,19 @@ enum dbnl_rc dbnl_keystore_load(struct dbnl_keystore *ks, const char *dir, uid_t
 		snprintf(why, sizeof(why), "%s: %s", dir, strerror(errno));
 		goto out;
 	}
-	while ((de = readdir(d)) != NULL) {
+	/* The directories above it too: a writable parent could swap it out. */
+	if (dbnl_dirs_secure(dir, owner, why, sizeof(why)) != 0)
+		goto out;
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL) {
+			if (errno != 0) { /* a partial key store is not a key store */
+				snprintf(why, sizeof(why), "%s: readdir: %s", dir, strerror(errno));
+				goto out;
+			}
+			break;
+		}
 		const char *name = de->d_name;
 		int is_pem = ends_with(name, ".pem"), is_jwks = ends_with(name, ".jwks");
 		char *text = NULL;
@@ -401,7 +424,9 @@ enum dbnl_rc dbnl_keystore_load(struct dbnl_keystore *ks, const char *dir, uid_t
 			snprintf(why, sizeof(why), "%s: file name is not a valid kid", path);
 			goto out;
 		}
-		rc = dbnl_read_trusted(path, owner, 0, KEYFILE_MAX, &text, &len, why, sizeof(why));
+		/* By name inside the directory already checked, never by path again. */
+		rc = dbnl_read_trusted_at(dirfd(d), name, path, owner, 0, KEYFILE_MAX, &text, &len,
+					  why, sizeof(why));
 		if (rc != DBNL_OK) {
 			rc = DBNL_CONFIG;
 			goto out;

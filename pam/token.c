@@ -146,13 +146,13 @@ static int sig_ok(const struct dbnl_key *key, unsigned alg, const char *input, s
 	ECDSA_SIG *es = NULL;
 	BIGNUM *r = NULL, *s = NULL;
 	unsigned char *der = NULL;
+	int dlen = 0;
 	const unsigned char *check = sig;
 	size_t checklen = siglen;
 	int ok = 0;
 
 	if (alg & (DBNL_ALG_ES256 | DBNL_ALG_ES384 | DBNL_ALG_ES512)) {
 		size_t coord = alg == DBNL_ALG_ES256 ? 32 : alg == DBNL_ALG_ES384 ? 48 : 66;
-		int dlen;
 
 		if (siglen != 2 * coord) {
 			snprintf(why, whylen, "ECDSA signature is not %zu raw bytes (R||S)", 2 * coord);
@@ -195,11 +195,21 @@ static int sig_ok(const struct dbnl_key *key, unsigned alg, const char *input, s
 	}
 	ok = 1;
 out:
+	/* The signature's copies are wiped like the token: BN_clear_free for R
+	 * and S, and the DER form cleared before it is freed. */
 	EVP_MD_CTX_free(md);
-	ECDSA_SIG_free(es);
-	BN_free(r);
-	BN_free(s);
-	OPENSSL_free(der);
+	if (es != NULL) {
+		const BIGNUM *er = NULL, *esv = NULL;
+
+		ECDSA_SIG_get0(es, &er, &esv);
+		BN_clear((BIGNUM *)(uintptr_t)er);
+		BN_clear((BIGNUM *)(uintptr_t)esv);
+		ECDSA_SIG_free(es);
+	}
+	BN_clear_free(r);
+	BN_clear_free(s);
+	if (der != NULL)
+		OPENSSL_clear_free(der, (size_t)dlen);
 	return ok;
 }
 

@@ -167,6 +167,14 @@ static int owner_ok(uid_t file_owner, uid_t owner)
 enum dbnl_rc dbnl_read_trusted(const char *path, uid_t owner, int flags, size_t max,
 			       char **out, size_t *len, char *why, size_t whylen)
 {
+	return dbnl_read_trusted_at(AT_FDCWD, path, path, owner, flags, max, out, len, why,
+				    whylen);
+}
+
+enum dbnl_rc dbnl_read_trusted_at(int dirfd, const char *name, const char *path, uid_t owner,
+				  int flags, size_t max, char **out, size_t *len, char *why,
+				  size_t whylen)
+{
 	enum dbnl_rc rc = DBNL_CONFIG;
 	struct stat st;
 	char *buf = NULL;
@@ -176,7 +184,7 @@ enum dbnl_rc dbnl_read_trusted(const char *path, uid_t owner, int flags, size_t 
 	*out = NULL;
 	if (len != NULL)
 		*len = 0;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(why, whylen, "%s: cannot open: %s", path,
 			 errno == ELOOP ? "is a symbolic link" : strerror(errno));
@@ -259,6 +267,45 @@ int dbnl_open_trusted_dir(const char *path, uid_t owner, char *why, size_t whyle
 		return -1;
 	}
 	return fd;
+}
+
+int dbnl_dirs_secure(const char *dir, uid_t owner, char *why, size_t whylen)
+{
+	char *real = realpath(dir, NULL), *slash;
+	int ret = -1;
+
+	if (real == NULL) {
+		snprintf(why, whylen, "cannot resolve directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		struct stat st;
+
+		if (lstat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			snprintf(why, whylen, "%s is not a directory", real);
+			goto out;
+		}
+		if (!owner_ok(st.st_uid, owner)) {
+			snprintf(why, whylen, "directory %s is owned by uid %u, must be root or uid %u",
+				 real, (unsigned)st.st_uid, (unsigned)owner);
+			goto out;
+		}
+		if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)) {
+			snprintf(why, whylen, "directory %s is writable by group or other", real);
+			goto out;
+		}
+		if (strcmp(real, "/") == 0)
+			break;
+		slash = strrchr(real, '/');
+		if (slash == real)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	ret = 0;
+out:
+	free(real);
+	return ret;
 }
 
 char *dbnl_b64url_encode(const unsigned char *in, size_t len)

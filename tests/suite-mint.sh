@@ -443,6 +443,61 @@ else
 	skip "socket activation" "systemd-socket-activate not installed"
 fi
 
+# ---- started as systemd's unit does: unprivileged, inherited socket, and the
+# bind password as the credential LoadCredential=ldap-bind-password:FILE makes
+# (a copy in a directory only the service user reads, owned by it, 0400).
+mkdir -p "$MINT_D/unit/run" "$MINT_D/unit/creds"
+chown "$SVC" "$MINT_D/unit/run" "$MINT_D/unit/creds"
+chmod 755 "$MINT_D/unit" "$MINT_D/unit/run"; chmod 500 "$MINT_D/unit/creds"
+install -m 0400 -o "$SVC" "$LDAP_READER_PWFILE" "$MINT_D/unit/creds/ldap-bind-password"
+mint_conf "$MINT_D/etc/unit.conf" "$MINT_D/etc/signing.key" "ldap_starttls = yes" \
+	"ldap_ca_file = $LDAP_CA" "ldap_bind_dn = $LDAP_READER_DN" \
+	"ldap_bind_password_file = $LDAP_READER_PWFILE"
+sed -i "s|^socket = .*|socket = $MINT_D/unit/run/mint.sock|" "$MINT_D/etc/unit.conf"
+out=$(timeout 10 runuser -u "$SVC" -- "$PATD" -c "$MINT_D/etc/unit.conf" -f 2>&1); rc=$?
+check_eq "unprivileged with ldap_bind_dn and no credential: refuses to start" \
+	"1 dbnl-patd: refusing to start: ldap_bind_dn needs the bind password: start dbnl-patd as root, or give it LoadCredential=ldap-bind-password:$LDAP_READER_PWFILE (see dbnl-patd(8))" \
+	"$rc $(printf '%s\n' "$out" | grep -v '^dbnl-patd: configuration' | head -1)"
+if command -v systemd-socket-activate >/dev/null 2>&1; then
+	runuser -u "$SVC" -- systemd-socket-activate -l "$MINT_D/unit/run/mint.sock" \
+		-E CREDENTIALS_DIRECTORY="$MINT_D/unit/creds" \
+		"$PATD" -c "$MINT_D/etc/unit.conf" -f 2>>"$MINT_D/unit.log" >/dev/null &
+	unit_pid=$!
+	on_exit "stop_pid $unit_pid"
+	for i in $(seq 1 100); do [ -S "$MINT_D/unit/run/mint.sock" ] && break; sleep 0.05; done
+	chmod 666 "$MINT_D/unit/run/mint.sock"
+	mint_as alice "$PAT" -c "$MINT_D/etc/unit.conf" mint > "$MINT_D/tok/unit" 2>"$MINT_D/unit.err"
+	check_eq "unit-style start: alice mints through a bound lookup (credential, never root)" \
+		"0 alice" "$? $(mint_claim "$MINT_D/tok/unit" sub)"
+	check_nomatch "unit-style start: the password never reaches the log" "reader-secret" \
+		"$(cat "$MINT_D/unit.log")"
+	stop_pid "$unit_pid"
+else
+	fail "unit-style start: systemd-socket-activate is installed (package systemd)"
+fi
+
+# ---- the socket directory: made 0755 if missing (umask 077 is in force), and
+# a second daemon does not steal a live socket.
+rm -rf "$MINT_D/fresh"
+mint_conf "$MINT_D/etc/fresh.conf" "$MINT_D/etc/signing.key"
+sed -i "s|^socket = .*|socket = $MINT_D/fresh/sub/mint.sock|" "$MINT_D/etc/fresh.conf"
+mkdir -p "$MINT_D/fresh"; chmod 755 "$MINT_D/fresh"
+"$PATD" -c "$MINT_D/etc/fresh.conf" -f 2>>"$MINT_D/fresh.log" &
+fresh_pid=$!
+on_exit "stop_pid $fresh_pid"
+for i in $(seq 1 100); do [ -S "$MINT_D/fresh/sub/mint.sock" ] && break; sleep 0.05; done
+check_eq "a socket directory the daemon creates is 0755, root's" "755 root" \
+	"$(stat -c '%a %U' "$MINT_D/fresh/sub")"
+mint_as alice "$PAT" -c "$MINT_D/etc/fresh.conf" mint > "$MINT_D/tok/fresh" 2>/dev/null
+check_eq "... and users reach the socket in it" "0 alice" "$? $(mint_claim "$MINT_D/tok/fresh" sub)"
+out=$(timeout 10 "$PATD" -c "$MINT_D/etc/fresh.conf" -f 2>&1); rc=$?
+check_eq "a second daemon on a live socket refuses to start" \
+	"1 dbnl-patd: refusing to start: another dbnl-patd is listening on $MINT_D/fresh/sub/mint.sock" \
+	"$rc $(printf '%s\n' "$out" | head -1)"
+mint_as alice "$PAT" -c "$MINT_D/etc/fresh.conf" mint > "$MINT_D/tok/fresh2" 2>/dev/null
+check_eq "... and the first one still answers" "0 alice" "$? $(mint_claim "$MINT_D/tok/fresh2" sub)"
+stop_pid "$fresh_pid"
+
 # ---- valgrind ---------------------------------------------------------------
 if command -v valgrind >/dev/null 2>&1; then
 	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \

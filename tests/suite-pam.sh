@@ -293,6 +293,26 @@ brokencase "HS256 in algorithms is a configuration error" hsallowed "algorithm '
 conf nonealg 'algorithms = none'; svc nonealg nonealg
 brokencase "none in algorithms is a configuration error" nonealg "algorithm 'none' not allowed"
 brokencase "unknown module argument" badarg "unknown or malformed module argument 'frobnicate'"
+conf claimname 'user_claim = name'; svc claimname claimname
+brokencase "user_claim = name (the caller's own label) is a configuration error" claimname \
+	"user_claim must not be 'name'"
+conf slashdir "keys_dir = $P/keys/"; svc slashdir slashdir
+brokencase "keys_dir ending in '/' (O_NOFOLLOW would follow a link)" slashdir \
+	"'keys_dir' must not end in '/'"
+mkdir -p "$P/open/keys"; chmod 777 "$P/open"; chmod 755 "$P/open/keys"; cp -p "$P/keys/"* "$P/open/keys/"
+conf openparent "keys_dir = $P/open/keys"; svc openparent openparent
+brokencase "key directory under a world-writable parent" openparent \
+	"directory $P/open is writable by group or other"
+mkdir -p "$P/rsae1"; chmod 755 "$P/rsae1"
+"$B/tests/tokentool" jwks "$P/rs256.pub" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+for k in j["keys"]:
+    k["e"] = "AQ"
+json.dump(j, sys.stdout)' > "$P/rsae1/e1.jwks"; chmod 644 "$P/rsae1/e1.jwks"
+conf rsae1 "keys_dir = $P/rsae1"; svc rsae1 rsae1
+brokencase "RSA key with public exponent 1 (anyone could sign)" rsae1 \
+	"RSA key with a public exponent that is even or below 65537"
 
 # ---------------------------------------------------------------- LDAP: users, groups, policy
 tok_for() { tok "$1" ES256 es256 "$K1" "$(claims "$1")"; }
