@@ -127,7 +127,7 @@ struct dbnl_conf {
 	long long max_lifetime;     /* seconds */
 	struct dbnl_strlist ldap_uri;  /* tried in order */
 	int ldap_starttls;
-	char *ldap_ca_file;         /* NULL: system default */
+	char *ldap_ca_file;         /* NULL: DBNL_DEFAULT_CA_FILE (configure --with-ca-file) */
 	char *ldap_bind_dn;         /* NULL: anonymous */
 	char *ldap_bind_password_file;
 	char *ldap_bind_password;   /* preloaded by dbnl-patd before dropping root; wiped on free */

@@ -49,6 +49,7 @@
 #include "dbnl.h"
 
 #define LDAP_MAX_NESTING 10   /* levels of groups inside groups */
+#define LDAP_MAX_PDU (4u << 20) /* bytes in one message from the server */
 #define LDAP_MAX_GROUPS 1000  /* groups per user, all levels together */
 #define LDAP_MAX_USER_LEN 256 /* longest user name we send to the directory */
 #define LDAP_OR_CHUNK 50      /* member=... terms per nested-group search */
@@ -216,6 +217,7 @@ static int on_connect(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *
 {
 	struct lctx *x = cb->lc_arg;
 	ber_socket_t fd = -1;
+	ber_len_t max_pdu = LDAP_MAX_PDU;
 
 	(void)ld;
 	(void)srv;
@@ -223,6 +225,10 @@ static int on_connect(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *
 	if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) != 1 || fd < 0)
 		return -1;
 	x->fd = fd;
+	/* No single LDAP message over LDAP_MAX_PDU: a hostile or broken server
+	 * cannot make the login buffer millions of values before our caps apply. */
+	if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_SET_MAX_INCOMING, &max_pdu) != 1)
+		return -1;
 	/*
 	 * libldap pushes its TCP and read-ahead layers (PROVIDER) after this
 	 * callback and TLS (TRANSPORT) later: one level above PROVIDER puts this
@@ -530,9 +536,12 @@ static enum dbnl_rc open_uri(struct lctx *x, char *pw, size_t pwlen)
 	    ldap_set_option(x->ld, LDAP_OPT_DEREF, &deref) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(x->ld, LDAP_OPT_CONNECT_CB, &x->conncb) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(x->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS ||
-	    (c->ldap_ca_file != NULL &&
-	     ldap_set_option(x->ld, LDAP_OPT_X_TLS_CACERTFILE, c->ldap_ca_file) !=
-		     LDAP_OPT_SUCCESS) ||
+	    /* Always a CA file of our own: a new per-handle TLS context has no
+	     * trust anchors, and the global ones could come from the caller's
+	     * environment (LDAPTLS_CACERT) under sudo. */
+	    ldap_set_option(x->ld, LDAP_OPT_X_TLS_CACERTFILE,
+			    c->ldap_ca_file != NULL ? c->ldap_ca_file : DBNL_DEFAULT_CA_FILE) !=
+		    LDAP_OPT_SUCCESS ||
 	    ldap_set_option(x->ld, LDAP_OPT_X_TLS_NEWCTX, &newctx) != LDAP_OPT_SUCCESS) {
 		err = LDAP_LOCAL_ERROR;
 		step = "set options for";
@@ -817,7 +826,9 @@ static enum dbnl_rc groups_member(struct lctx *x, const char *user_dn,
 		goto out;
 	}
 	for (int depth = 0; level.n > 0; depth++) {
-		if (depth > LDAP_MAX_NESTING) {
+		/* Level 0 is the user, so this mode needs one search more than
+		 * memberof for the same depth: both accept groups 10 levels deep. */
+		if (depth > LDAP_MAX_NESTING + 1) {
 			rc = too_many(x, "groups nested more than 10 levels deep");
 			goto out;
 		}

@@ -80,6 +80,31 @@ else
 		lcheck "$c" alice
 		check_eq "$mode, nesting on: alice unchanged" "groups=devs staff" "$LC_groups"
 	done
+	# The depth bound, the same in both modes: user deep in d0, d0 in d1, ...
+	# d10 (10 levels of nesting) resolves; one level more is refused.
+	{
+		printf 'dn: uid=deep,ou=people,%s\nchangetype: add\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: deep\ncn: Deep\nsn: Deep\nuidNumber: 10077\ngidNumber: 10000\nhomeDirectory: /home/deep\n\n' "$LDAP_BASE"
+		prev="uid=deep,ou=people,$LDAP_BASE"
+		for i in $(seq 0 10); do
+			printf 'dn: cn=d%s,%s\nchangetype: add\nobjectClass: groupOfNames\ncn: d%s\nmember: %s\n\n' \
+				"$i" "$GROUP_BASE" "$i" "$prev"
+			prev="cn=d$i,$GROUP_BASE"
+		done
+	} | ldap_admin_modify >/dev/null 2>&1
+	for mode in memberof member; do
+		c=$(lconf "deep-$mode" ldap_group_mode=$mode ldap_group_base="$GROUP_BASE" \
+			ldap_nested_groups=yes)
+		lcheck "$c" deep
+		check_eq "$mode: groups nested 10 levels deep resolve" \
+			"rc=accepted groups=d0 d1 d10 d2 d3 d4 d5 d6 d7 d8 d9" "$LC_rc $LC_groups"
+	done
+	printf 'dn: cn=d11,%s\nchangetype: add\nobjectClass: groupOfNames\ncn: d11\nmember: cn=d10,%s\n' \
+		"$GROUP_BASE" "$GROUP_BASE" | ldap_admin_modify >/dev/null 2>&1
+	for mode in memberof member; do
+		lcheck "$T/ldapconf/deep-$mode.conf" deep
+		check_eq "$mode: 11 levels are refused (bounded)" \
+			"rc=denied groups=" "$LC_rc $LC_groups"
+	done
 	c=$(lconf nest-memberuid ldap_group_mode=memberuid ldap_group_base="$POSIX_BASE" \
 		ldap_nested_groups=yes)
 	lcheck "$c" alice
@@ -136,6 +161,31 @@ else
 	c=$(lconf starttls-wrong ldap_starttls=yes ldap_ca_file="$LDAP_WRONG_CA")
 	lcheck "$c" alice
 	check_eq "StartTLS with the wrong CA: unavailable" "rc=unavailable" "$LC_rc"
+
+	# Without ldap_ca_file the system bundle is used (and only it): the test CA
+	# is not in it, so the server is refused; with the test CA bind-mounted over
+	# the bundle in a private mount namespace, the same configuration works.
+	c=$(lconf ldaps-system ldap_uri="$LDAPS_URI")
+	lcheck "$c" alice
+	check_eq "ldaps, no ldap_ca_file, CA not in the system bundle: unavailable" \
+		"rc=unavailable" "$LC_rc"
+	if unshare -m true 2>/dev/null; then
+		out=$(unshare -m sh -c 'mount --bind "$1" /etc/ssl/certs/ca-certificates.crt &&
+			"$2" "$3" alice' sh "$LDAP_CA" "$LDAPCHECK" "$c" 2>&1 | grep '^rc=')
+		check_eq "ldaps, no ldap_ca_file: the system bundle is the trust anchor" \
+			"rc=accepted" "$out"
+		c=$(lconf starttls-system ldap_starttls=yes)
+		out=$(unshare -m sh -c 'mount --bind "$1" /etc/ssl/certs/ca-certificates.crt &&
+			"$2" "$3" alice' sh "$LDAP_CA" "$LDAPCHECK" "$c" 2>&1 | grep '^rc=')
+		check_eq "StartTLS, no ldap_ca_file: the system bundle is the trust anchor" \
+			"rc=accepted" "$out"
+	else
+		skip "ldaps with the system bundle" "unshare -m (a private mount namespace) is not permitted here"
+	fi
+	c=$(lconf ldaps-env ldap_uri="$LDAPS_URI")
+	out=$(LDAPTLS_CACERT="$LDAP_CA" LDAPTLS_REQCERT=never "$LDAPCHECK" "$c" alice 2>&1 | grep '^rc=')
+	check_eq "ldaps: LDAPTLS_CACERT / LDAPTLS_REQCERT in the environment change nothing" \
+		"rc=unavailable" "$out"
 
 	# --- availability -------------------------------------------------------
 	dead=$(free_port)
