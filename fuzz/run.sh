@@ -7,7 +7,7 @@ S=$(cd "$(dirname "$0")/.." && pwd)
 O=$1; secs=${2:-30}
 mkdir -p "$O"
 CORE="$S/pam/util.c $S/pam/config.c $S/pam/keystore.c $S/pam/token.c $S/pam/verify.c $S/pam/ldap.c"
-printf '#define SYSCONFDIR "/etc"\n#define RUNSTATEDIR "/run"\n#define HAVE_EXPLICIT_BZERO 1\n#define _GNU_SOURCE 1\n' > "$O/config.h"
+printf '#define SYSCONFDIR "/etc"\n#define RUNSTATEDIR "/run"\n#define HAVE_EXPLICIT_BZERO 1\n#define DBNL_DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"\n#define _GNU_SOURCE 1\n' > "$O/config.h"
 for t in token config; do
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I"$O" -I"$S/pam" \
 		$(pkg-config --cflags libcrypto libjwt jansson ldap) \

@@ -257,6 +257,19 @@ out=$(mint_as "$NOL" "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint 2>&1 >/dev/null)
 check_eq "a user not in LDAP: exit 1" 1 "$rc"
 check_match "a user not in LDAP: reason" "refused \(unknown_user\): user $NOL is not in the directory" "$out"
 
+# A local name the mint does not accept ('$' is legal for useradd): refused
+# with a reason, never cut or rewritten into someone else's name.
+ODD='dbnlodd$'
+if useradd -M -N -r -d /nonexistent -s /usr/sbin/nologin "$ODD" >/dev/null 2>&1; then
+	on_exit "userdel '$ODD'"
+	out=$(mint_as "$ODD" "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint 2>&1 >/dev/null); rc=$?
+	check_eq "a caller whose name the mint does not accept: exit 1 and the reason" \
+		"1 dbnl-pat mint: refused (unknown_user): uid $(id -u "$ODD") has a user name the mint does not accept" \
+		"$rc $out"
+else
+	fail "create test user $ODD"
+fi
+
 out=$("$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint --user nosuchuser 2>&1 >/dev/null); rc=$?
 check_eq "root --user for someone not in LDAP: exit 1" 1 "$rc"
 
