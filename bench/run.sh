@@ -42,3 +42,21 @@ for mode in memberof member memberuid; do
 	printf 'full login, ldap_group_mode=%s: ' $mode
 	"$B/bench/bench_verify" --full "$T/$mode.conf" "$T/full.tok" alice 300
 done
+# The same over TLS (ldaps://, one small CA file): the handshake per login.
+printf 'issuer = https://bench.test\nkeys_dir = %s\nldap_uri = %s\nldap_base = %s\nallow_groups = staff\nldap_ca_file = %s\n' \
+	"$T/keys" "$LDAPS_URI" "$LDAP_BASE" "$LDAP_CA" > "$T/ldaps.conf"
+chmod 644 "$T/ldaps.conf"
+printf 'full login, ldaps:// with ldap_ca_file (memberof): '
+"$B/bench/bench_verify" --full "$T/ldaps.conf" "$T/full.tok" alice 300
+# Without ldap_ca_file: the ~145-certificate system bundle is parsed per login.
+# (The test CA is appended to a copy of it, bind-mounted in a private mount
+# namespace, so the server verifies; skipped where unshare is not allowed.)
+if [ -f /etc/ssl/certs/ca-certificates.crt ] && unshare -m true 2>/dev/null; then
+	cat /etc/ssl/certs/ca-certificates.crt "$LDAP_CA" > "$T/bundle.pem"
+	grep -v '^ldap_ca_file' "$T/ldaps.conf" > "$T/ldaps-system.conf"; chmod 644 "$T/ldaps-system.conf"
+	printf 'full login, ldaps:// with the system bundle (%s certificates): ' \
+		"$(grep -c 'BEGIN CERTIFICATE' "$T/bundle.pem")"
+	unshare -m sh -c 'mount --bind "$1" /etc/ssl/certs/ca-certificates.crt &&
+		"$2" --full "$3" "$4" alice 100' sh "$T/bundle.pem" "$B/bench/bench_verify" \
+		"$T/ldaps-system.conf" "$T/full.tok"
+fi

@@ -517,6 +517,7 @@ static enum dbnl_rc open_uri(struct lctx *x, char *pw, size_t pwlen)
 	int v3 = LDAP_VERSION3, demand = LDAP_OPT_X_TLS_DEMAND, newctx = 0;
 	int deref = LDAP_DEREF_NEVER, err;
 	int ldaps = strncasecmp(x->uri, "ldaps://", 8) == 0;
+	int tls = ldaps || c->ldap_starttls;
 	char d[200];
 	enum dbnl_rc rc = DBNL_UNAVAIL;
 	const char *step = "set up";
@@ -536,13 +537,15 @@ static enum dbnl_rc open_uri(struct lctx *x, char *pw, size_t pwlen)
 	    ldap_set_option(x->ld, LDAP_OPT_DEREF, &deref) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(x->ld, LDAP_OPT_CONNECT_CB, &x->conncb) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(x->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS ||
-	    /* Always a CA file of our own: a new per-handle TLS context has no
-	     * trust anchors, and the global ones could come from the caller's
-	     * environment (LDAPTLS_CACERT) under sudo. */
-	    ldap_set_option(x->ld, LDAP_OPT_X_TLS_CACERTFILE,
-			    c->ldap_ca_file != NULL ? c->ldap_ca_file : DBNL_DEFAULT_CA_FILE) !=
-		    LDAP_OPT_SUCCESS ||
-	    ldap_set_option(x->ld, LDAP_OPT_X_TLS_NEWCTX, &newctx) != LDAP_OPT_SUCCESS) {
+	    /* A TLS context only where TLS is used (parsing the system bundle costs
+	     * ~10 ms), and always with a CA file of our own: a new per-handle
+	     * context has no trust anchors, and the global ones could come from
+	     * the caller's environment (LDAPTLS_CACERT) under sudo. */
+	    (tls && ldap_set_option(x->ld, LDAP_OPT_X_TLS_CACERTFILE,
+				    c->ldap_ca_file != NULL ? c->ldap_ca_file
+							    : DBNL_DEFAULT_CA_FILE) !=
+			    LDAP_OPT_SUCCESS) ||
+	    (tls && ldap_set_option(x->ld, LDAP_OPT_X_TLS_NEWCTX, &newctx) != LDAP_OPT_SUCCESS)) {
 		err = LDAP_LOCAL_ERROR;
 		step = "set options for";
 		goto fail;
