@@ -456,6 +456,21 @@ else
 	skip "socket activation" "systemd-socket-activate not installed"
 fi
 
+# A malformed LISTEN_PID ("PID " with a trailing space) is no activation: the
+# daemon makes its own socket and does not keep the inherited fd 3 open.
+echo hello > "$MINT_D/inherited"
+sh -c 'LISTEN_PID="$$ " LISTEN_FDS=1 exec "$1" -c "$2" -f' sh "$PATD" \
+	"$MINT_D/etc/dbnl-pat.conf" 3<"$MINT_D/inherited" 2>>"$MINT_D/daemon.log" &
+lp_pid=$!
+on_exit "stop_pid $lp_pid"
+for i in $(seq 1 100); do [ -S "$MINT_D/run/mint.sock" ] && break; sleep 0.05; done
+mint_as alice "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint > "$MINT_D/tok/lp" 2>/dev/null
+check_eq "malformed LISTEN_PID: the daemon serves on its own socket" "0 alice" \
+	"$? $(mint_claim "$MINT_D/tok/lp" sub)"
+check_eq "malformed LISTEN_PID: the inherited fd 3 is closed" "" \
+	"$(readlink "/proc/$lp_pid/fd/3" 2>/dev/null | grep -F "$MINT_D/inherited")"
+stop_pid "$lp_pid"; rm -f "$MINT_D/run/mint.sock"
+
 # ---- started as systemd's unit does: unprivileged, inherited socket, and the
 # bind password as the credential LoadCredential=ldap-bind-password:FILE makes
 # (a copy in a directory only the service user reads, owned by it, 0400).
