@@ -169,6 +169,45 @@ static void test_read_trusted(void **state)
 	}
 }
 
+static void test_dirs_secure(void **state)
+{
+	char a[160], b[200], why[512];
+
+	(void)state;
+	snprintf(a, sizeof(a), "%s/a", tmpdir);
+	snprintf(b, sizeof(b), "%s/a/b", tmpdir);
+	assert_int_equal(mkdir(a, 0755), 0);
+	assert_int_equal(mkdir(b, 0755), 0);
+	assert_int_equal(chmod(tmpdir, 0755), 0);
+	/* /tmp is 1777: sticky, so allowed */
+	assert_int_equal(dbnl_dirs_secure(b, geteuid(), why, sizeof(why)), 0);
+	/* a parent writable by others, not sticky: refused, and named */
+	assert_int_equal(chmod(a, 0777), 0);
+	assert_int_equal(dbnl_dirs_secure(b, geteuid(), why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "/a is writable by group or other"));
+	/* group-writable too */
+	assert_int_equal(chmod(a, 0775), 0);
+	assert_int_equal(dbnl_dirs_secure(b, geteuid(), why, sizeof(why)), -1);
+	/* the same with the sticky bit is allowed (like /tmp) */
+	assert_int_equal(chmod(a, 01777), 0);
+	assert_int_equal(dbnl_dirs_secure(b, geteuid(), why, sizeof(why)), 0);
+	assert_int_equal(chmod(a, 0755), 0);
+	/* the directory itself is checked, not only its parents */
+	assert_int_equal(chmod(b, 0757), 0);
+	assert_int_equal(dbnl_dirs_secure(b, geteuid(), why, sizeof(why)), -1);
+	assert_int_equal(chmod(b, 0755), 0);
+	/* owned by another user (only root can set that up) */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(a, 65534, 65534), 0);
+		assert_int_equal(dbnl_dirs_secure(b, 0, why, sizeof(why)), -1);
+		assert_non_null(strstr(why, "is owned by uid 65534"));
+		assert_int_equal(chown(a, 0, 0), 0);
+	}
+	/* missing */
+	assert_int_equal(dbnl_dirs_secure("/nonexistent/dbnl", 0, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "cannot resolve directory /nonexistent/dbnl"));
+}
+
 static void test_policy(void **state)
 {
 	struct dbnl_strlist allow = { 0 }, deny = { 0 }, groups = { 0 };
@@ -230,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_strlist),
 		cmocka_unit_test(test_read_trusted),
+		cmocka_unit_test(test_dirs_secure),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_pam_mapping),
 	};
