@@ -70,6 +70,18 @@ wait_port() {
 	return 1
 }
 
+# wait_socket PATH [PID] [SECONDS]: until a Unix socket exists at PATH (1 if
+# PID, when given, dies first or SECONDS, default 5, pass).
+wait_socket() {
+	local i
+	for i in $(seq 1 $(( ${3:-5} * 20 ))); do
+		[ -S "$1" ] && return 0
+		[ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null && return 1
+		sleep 0.05
+	done
+	return 1
+}
+
 # stop_pid PID: TERM, wait up to 5 s, then KILL. Only processes a test started.
 stop_pid() {
 	local i

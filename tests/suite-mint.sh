@@ -79,13 +79,7 @@ mint_conf() {
 mint_start_daemon() {
 	"$PATD" -c "$MINT_D/etc/dbnl-pat.conf" -f "$@" 2>>"$MINT_D/daemon.log" &
 	MINT_PID=$!
-	local i
-	for i in $(seq 1 100); do
-		[ -S "$MINT_D/run/mint.sock" ] && return 0
-		kill -0 "$MINT_PID" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
+	wait_socket "$MINT_D/run/mint.sock" "$MINT_PID"
 }
 mint_stop_daemon() {
 	[ -n "$MINT_PID" ] || return 0
@@ -445,7 +439,7 @@ if command -v systemd-socket-activate >/dev/null 2>&1; then
 	systemd-socket-activate -l "$MINT_D/run/act.sock" \
 		"$PATD" -c "$MINT_D/etc/dbnl-pat.conf" -f 2>>"$MINT_D/daemon.log" >/dev/null &
 	act=$!
-	for i in $(seq 1 100); do [ -S "$MINT_D/run/act.sock" ] && break; sleep 0.05; done
+	wait_socket "$MINT_D/run/act.sock"
 	sed "s|^socket = .*|socket = $MINT_D/run/act.sock|" "$MINT_D/etc/dbnl-pat.conf" > "$MINT_D/etc/act.conf"
 	chmod 666 "$MINT_D/run/act.sock"
 	mint_as alice "$PAT" -c "$MINT_D/etc/act.conf" mint > "$MINT_D/tok/act" 2>/dev/null
@@ -463,7 +457,7 @@ sh -c 'LISTEN_PID="$$ " LISTEN_FDS=1 exec "$1" -c "$2" -f' sh "$PATD" \
 	"$MINT_D/etc/dbnl-pat.conf" 3<"$MINT_D/inherited" 2>>"$MINT_D/daemon.log" &
 lp_pid=$!
 on_exit "stop_pid $lp_pid"
-for i in $(seq 1 100); do [ -S "$MINT_D/run/mint.sock" ] && break; sleep 0.05; done
+wait_socket "$MINT_D/run/mint.sock"
 mint_as alice "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint > "$MINT_D/tok/lp" 2>/dev/null
 check_eq "malformed LISTEN_PID: the daemon serves on its own socket" "0 alice" \
 	"$? $(mint_claim "$MINT_D/tok/lp" sub)"
@@ -492,7 +486,7 @@ if command -v systemd-socket-activate >/dev/null 2>&1; then
 		"$PATD" -c "$MINT_D/etc/unit.conf" -f 2>>"$MINT_D/unit.log" >/dev/null &
 	unit_pid=$!
 	on_exit "stop_pid $unit_pid"
-	for i in $(seq 1 100); do [ -S "$MINT_D/unit/run/mint.sock" ] && break; sleep 0.05; done
+	wait_socket "$MINT_D/unit/run/mint.sock"
 	chmod 666 "$MINT_D/unit/run/mint.sock"
 	mint_as alice "$PAT" -c "$MINT_D/etc/unit.conf" mint > "$MINT_D/tok/unit" 2>"$MINT_D/unit.err"
 	check_eq "unit-style start: alice mints through a bound lookup (credential, never root)" \
@@ -513,7 +507,7 @@ mkdir -p "$MINT_D/fresh"; chmod 755 "$MINT_D/fresh"
 "$PATD" -c "$MINT_D/etc/fresh.conf" -f 2>>"$MINT_D/fresh.log" &
 fresh_pid=$!
 on_exit "stop_pid $fresh_pid"
-for i in $(seq 1 100); do [ -S "$MINT_D/fresh/sub/mint.sock" ] && break; sleep 0.05; done
+wait_socket "$MINT_D/fresh/sub/mint.sock"
 check_eq "a socket directory the daemon creates is 0755, root's" "755 root" \
 	"$(stat -c '%a %U' "$MINT_D/fresh/sub")"
 mint_as alice "$PAT" -c "$MINT_D/etc/fresh.conf" mint > "$MINT_D/tok/fresh" 2>/dev/null
@@ -535,7 +529,7 @@ if command -v valgrind >/dev/null 2>&1; then
 	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 		"$PATD" -c "$MINT_D/etc/dbnl-pat.conf" -f 2>"$MINT_D/vg-daemon.log" &
 	MINT_PID=$!
-	for i in $(seq 1 200); do [ -S "$MINT_D/run/mint.sock" ] && break; sleep 0.05; done
+	wait_socket "$MINT_D/run/mint.sock" "" 10
 	mint_as bob "$PAT" -c "$MINT_D/etc/dbnl-pat.conf" mint > "$MINT_D/tok/vg" 2>/dev/null
 	check_eq "valgrind: daemon mints" "0 bob" "$? $(mint_claim "$MINT_D/tok/vg" sub)"
 	mint_client send $'garbage\n' >/dev/null

@@ -112,16 +112,10 @@ e2e_ssh() {
 # e2e_mintd_start CONF SOCKET LOG: dbnl-patd in the foreground (as root: it drops
 # to service_user). Sets E2E_MINT_PID; stopped at exit.
 e2e_mintd_start() {
-	local i
 	"$B/dbnl-patd" -c "$1" -f 2>>"$3" &
 	E2E_MINT_PID=$!
 	on_exit "stop_pid $E2E_MINT_PID; rm -f '$2'"
-	for i in $(seq 1 100); do
-		[ -S "$2" ] && return 0
-		kill -0 "$E2E_MINT_PID" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
+	wait_socket "$2" "$E2E_MINT_PID"
 }
 
 # e2e_claims FILE: the decoded payload (JSON) of the token in FILE.
