@@ -198,10 +198,10 @@ PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 
 /*
  * No credentials to set. PAM_SUCCESS for every caller: sshd's keyboard-
- * interactive method runs authentication in a child process, so this handle
- * may not hold the module data of the login it authenticated, and a
- * PAM_IGNORE from the only auth module turns pam_setcred into
- * PAM_PERM_DENIED. setcred is only called after the auth stack succeeded.
+ * interactive method authenticates (and runs the account phase) in a child
+ * process but calls pam_setcred in the parent, whose handle lacks this
+ * module's data; a PAM_IGNORE from the only auth module would turn
+ * pam_setcred into PAM_PERM_DENIED. setcred follows a successful auth stack.
  */
 PAM_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {

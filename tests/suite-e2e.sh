@@ -11,6 +11,7 @@ PAT="$B/dbnl-pat"
 SVCU=dbnle2esvc                 # the mint service's user
 SSHD_TP=sshd-dbnltest           # token or password
 SSHD_TO=sshd-dbnltest-tok       # token only
+SSHD_AC=sshd-dbnltest-acct      # token only, account line stricter (devs)
 SUDO_SVC=sudo-dbnltest
 SUDOERS=/etc/sudoers.d/dbnl-e2e-test
 LONGU=dbnle2elong$(printf 'x%.0s' $(seq 1 21))  # 32 characters: useradd's limit
@@ -126,6 +127,12 @@ account  required   $PAMDIR/pam_unix.so
 account  required   $MOD config=$CONF
 session  required   $PAMDIR/pam_unix.so
 PAM
+e2e_etc_file "/etc/pam.d/$SSHD_AC" 0644 <<PAM
+auth     required   $MOD config=$CONF
+account  required   $PAMDIR/pam_unix.so
+account  required   $MOD config=$CONF allow_groups=devs
+session  required   $PAMDIR/pam_unix.so
+PAM
 e2e_etc_file "/etc/pam.d/$SUDO_SVC" 0644 <<PAM
 auth     [success=done default=ignore]  $MOD config=$CONF
 auth     required   $PAMDIR/pam_unix.so try_first_pass
@@ -200,8 +207,14 @@ if ! e2e_sshd_start "$E/ssh" "$SSHD_TO"; then
 	return 0
 fi
 PORT_TO=$E2E_SSHD_PORT
-check_eq "e2e: the test sshds listen on 127.0.0.1 only" "127.0.0.1:$PORT_TP 127.0.0.1:$PORT_TO" \
-	"$(for p in "$PORT_TP" "$PORT_TO"; do ss -Htln "sport = :$p" | awk '{print $4}'; done | xargs)"
+if ! e2e_sshd_start "$E/ssh" "$SSHD_AC"; then
+	fail "e2e: sshd ($SSHD_AC) starts on 127.0.0.1" "$(tail -5 "$E/ssh/$SSHD_AC.log")"
+	return 0
+fi
+PORT_AC=$E2E_SSHD_PORT
+check_eq "e2e: the test sshds listen on 127.0.0.1 only" \
+	"127.0.0.1:$PORT_TP 127.0.0.1:$PORT_TO 127.0.0.1:$PORT_AC" \
+	"$(for p in "$PORT_TP" "$PORT_TO" "$PORT_AC"; do ss -Htln "sport = :$p" | awk '{print $4}'; done | xargs)"
 
 for m in keyboard-interactive password; do
 	t0=$(date +%s%N)
@@ -226,6 +239,19 @@ for m in keyboard-interactive password; do
 	ssh_case "alice's local password is refused (token only)" "$PORT_TO" $m alice \
 		"$E/tok/alice.pw" "rc=5 out="
 done
+# The account line's own policy (allow_groups=devs) holds for both methods:
+# for keyboard-interactive sshd runs pam_acct_mgmt in the same child process
+# that authenticated. A refusal in the account phase ends ssh with 255.
+for m in keyboard-interactive password; do
+	ssh_case "account line allow_groups=devs: alice (devs) logs in" "$PORT_AC" $m alice \
+		"$E/tok/alice" "rc=0 out=alice"
+	ssh_case "account line allow_groups=devs: frank (staff only) is refused" "$PORT_AC" $m \
+		frank "$E/tok/frank" "rc=255 out="
+done
+check_match "sshd log: frank refused in the account phase (keyboard-interactive)" \
+	"PAM: User account has expired for frank from 127\.0\.0\.1" "$(cat "$E/ssh/$SSHD_AC.log")"
+check_match "sshd log: frank refused in the account phase (password)" \
+	"Access denied for user frank by PAM account configuration" "$(cat "$E/ssh/$SSHD_AC.log")"
 check_match "sshd log: a token login is an ordinary PAM login to sshd" \
 	"Accepted keyboard-interactive/pam for alice from 127\.0\.0\.1" "$(cat "$E/ssh/$SSHD_TO.log")"
 check_match "sshd log: ... for both methods" \
