@@ -480,6 +480,20 @@ out=$(timeout 10 runuser -u "$SVC" -- "$PATD" -c "$MINT_D/etc/unit.conf" -f 2>&1
 check_eq "unprivileged with ldap_bind_dn and no credential: refuses to start" \
 	"1 dbnl-patd: refusing to start: ldap_bind_dn needs the bind password: start dbnl-patd as root, or give it LoadCredential=ldap-bind-password:$LDAP_READER_PWFILE (see dbnl-patd(8))" \
 	"$rc $(printf '%s\n' "$out" | grep -v '^dbnl-patd: configuration' | head -1)"
+# A credential that is not private, and an empty one: refused at start.
+mkdir -p "$MINT_D/unit/badcreds"; chown "$SVC" "$MINT_D/unit/badcreds"; chmod 700 "$MINT_D/unit/badcreds"
+install -m 0440 -o "$SVC" "$LDAP_READER_PWFILE" "$MINT_D/unit/badcreds/ldap-bind-password"
+out=$(timeout 10 runuser -u "$SVC" -- env CREDENTIALS_DIRECTORY="$MINT_D/unit/badcreds" \
+	"$PATD" -c "$MINT_D/etc/unit.conf" -f 2>&1); rc=$?
+check_eq "a credential readable by group: refuses to start" \
+	"1 dbnl-patd: refusing to start: bind password: $MINT_D/unit/badcreds/ldap-bind-password: mode 0440 gives access to group or other" \
+	"$rc $(printf '%s\n' "$out" | head -1)"
+: > "$MINT_D/unit/badcreds/ldap-bind-password"; chmod 0400 "$MINT_D/unit/badcreds/ldap-bind-password"
+out=$(timeout 10 runuser -u "$SVC" -- env CREDENTIALS_DIRECTORY="$MINT_D/unit/badcreds" \
+	"$PATD" -c "$MINT_D/etc/unit.conf" -f 2>&1); rc=$?
+check_eq "an empty credential: refuses to start" \
+	"1 dbnl-patd: refusing to start: bind password file $MINT_D/unit/badcreds/ldap-bind-password is empty" \
+	"$rc $(printf '%s\n' "$out" | head -1)"
 if command -v systemd-socket-activate >/dev/null 2>&1; then
 	runuser -u "$SVC" -- systemd-socket-activate -l "$MINT_D/unit/run/mint.sock" \
 		-E CREDENTIALS_DIRECTORY="$MINT_D/unit/creds" \
